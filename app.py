@@ -1,0 +1,72 @@
+"""Entry point: page config, settings, sign-in gate, navigation and the shared sidebar."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from collectors import SourceStatus
+from health.overview import STATUS_WORDS
+from ui.context import SOURCE_LABELS, PageContext, settings_or_stop, store_or_none
+from ui.signin import render_sign_in, sign_out, signed_in
+
+STATUS_ICONS = {
+    SourceStatus.OK: ":material/check_circle:",
+    SourceStatus.DEGRADED: ":material/warning:",
+    SourceStatus.FORBIDDEN: ":material/lock:",
+    SourceStatus.ERROR: ":material/error:",
+    SourceStatus.NOT_CONFIGURED: ":material/radio_button_unchecked:",
+}
+PAGES = {
+    "Diagnostics": [
+        st.Page("pages/health.py", title="Health", icon=":material/monitor_heart:", default=True),
+        st.Page("pages/support_packet.py", title="Support packet", icon=":material/inventory_2:"),
+    ],
+    "Operations": [
+        st.Page("pages/rollout.py", title="Rollout", icon=":material/checklist:"),
+        st.Page("pages/incidents.py", title="Incidents", icon=":material/emergency:"),
+    ],
+}
+
+st.set_page_config(page_title="Mattermost diagnostics", page_icon=":material/monitor_heart:", layout="wide")
+settings = settings_or_stop()
+store, store_problem = store_or_none(settings)
+
+with st.sidebar:
+    names = list(settings.environments)
+    chosen = st.selectbox(
+        "Environment", names, index=names.index(st.session_state.get("environment", settings.default_environment)),
+        format_func=lambda name: settings.environments[name].label, key="environment",
+    )
+env = settings.environment(chosen)
+identity = signed_in(env, store)
+if identity is None:
+    # Navigation with the sign-in as the only page: no other page is reachable, not even by its URL.
+    def sign_in_page() -> None:
+        render_sign_in(settings, env, store)
+
+    st.navigation([st.Page(sign_in_page, title="Sign in", url_path="sign-in")], position="hidden").run()
+    st.stop()
+
+if identity.method == "demo":
+    st.info(
+        f"**Demo mode**: nothing is configured, so this dashboard watches an embedded Mattermost simulator and "
+        f"signed you in automatically as the demo admin @{identity.username}. The README explains how to "
+        "connect your own deployment.",
+        icon=":material/science:",
+    )
+
+context = PageContext(settings, env, identity, store)
+st.session_state["page_context"] = context
+with st.sidebar:
+    st.caption(f"Signed in as **@{identity.username}** ({identity.method})")
+    if identity.method != "demo":
+        st.button("Sign out", on_click=sign_out, width="stretch")
+    st.subheader("Sources", divider="gray")
+    snapshot = context.snapshot()
+    for name, result in snapshot.sources.items():
+        st.markdown(f"{STATUS_ICONS[result.status]} {SOURCE_LABELS.get(name, name)}: {STATUS_WORDS[result.status]}",
+                    help=result.error)
+    if store_problem:
+        st.warning(f"Store unavailable: {store_problem}", icon=":material/database:")
+
+st.navigation(PAGES).run()

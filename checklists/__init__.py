@@ -1,0 +1,1 @@
+"""Checklists: filled by a later issue (see the tracker)."""

@@ -1,0 +1,1 @@
+"""Incidents: filled by a later issue (see the tracker)."""

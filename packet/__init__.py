@@ -1,0 +1,1 @@
+"""Packet: filled by a later issue (see the tracker)."""

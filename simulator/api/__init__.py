@@ -1,0 +1,12 @@
+"""Route tables of the simulated /api/v4, one module per area of the Mattermost API."""
+
+from __future__ import annotations
+
+from starlette.routing import BaseRoute
+
+from simulator.api import analytics, cluster, jobs, plugins, system, teams, users
+
+
+def routes() -> list[BaseRoute]:
+    return [*system.ROUTES, *analytics.ROUTES, *users.ROUTES, *teams.ROUTES, *plugins.ROUTES, *cluster.ROUTES,
+            *jobs.ROUTES]

@@ -1,0 +1,60 @@
+"""/__simulator__/faults: change faults from another process (the demo, a shell), admin token required."""
+
+from __future__ import annotations
+
+import json
+from typing import Any
+
+from starlette.requests import Request
+from starlette.responses import JSONResponse
+from starlette.routing import Route
+
+from simulator import errors
+from simulator.api.common import state
+from simulator.auth import require_admin
+from simulator.faults import CONTROL_PREFIX
+
+FAULTS_PATH = CONTROL_PREFIX + "faults"
+
+
+def _current(request: Request) -> JSONResponse:
+    return JSONResponse([f.as_json() for f in state(request).faults.list()])
+
+
+async def _body(request: Request) -> dict[str, Any]:
+    raw = await request.body()
+    if not raw:
+        return {}
+    try:
+        body = json.loads(raw)
+    except json.JSONDecodeError:
+        raise errors.invalid_param("fault") from None
+    if not isinstance(body, dict):
+        raise errors.invalid_param("fault")
+    return body
+
+
+async def faults_endpoint(request: Request) -> JSONResponse:
+    """GET lists the faults; PUT sets one; DELETE clears one pattern, or all without a pattern.
+    Every method answers with the faults now in force."""
+    require_admin(request)
+    faults = state(request).faults
+    if request.method == "PUT":
+        body = await _body(request)
+        try:
+            faults.set(
+                str(body.get("pattern") or ""),
+                latency_ms=int(body.get("latency_ms") or 0),
+                status=int(body["status"]) if body.get("status") is not None else None,
+                malformed_json=bool(body.get("malformed_json", False)),
+                hang=bool(body.get("hang", False)),
+            )
+        except (TypeError, ValueError):
+            raise errors.invalid_param("fault") from None
+    elif request.method == "DELETE":
+        pattern = (await _body(request)).get("pattern") or request.query_params.get("pattern")
+        faults.clear(str(pattern) if pattern else None)
+    return _current(request)
+
+
+ROUTES = [Route(FAULTS_PATH, faults_endpoint, methods=["GET", "PUT", "DELETE"])]

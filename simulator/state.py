@@ -1,0 +1,58 @@
+"""Everything one running simulator knows: its scenario, derived config, credentials, sessions and faults."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from typing import Any
+
+from simulator.auth import SessionStore
+from simulator.faults import Faults
+from simulator.model import Scenario
+from simulator.sanitize import sanitize_config
+from simulator.server_config import build_config, client_config, client_config_hash
+
+
+@dataclass(frozen=True)
+class Credentials:
+    """Random per start: a test double reachable on loopback still should not have well-known secrets."""
+
+    admin_username: str
+    admin_email: str
+    admin_password: str
+    admin_token: str
+    user_username: str
+    user_email: str
+    user_password: str
+    user_token: str
+
+
+class SimulatorState:
+    def __init__(self, scenario: Scenario, faults: Faults) -> None:
+        self.scenario = scenario
+        self.faults = faults
+        self.config: dict[str, Any] = build_config(scenario)
+        self.sanitized_config = sanitize_config(self.config, scenario.plugins)
+        self.client_config = client_config(scenario, self.config, logged_in=True)
+        self.limited_client_config = client_config(scenario, self.config, logged_in=False)
+        licensed = "true" if scenario.license is not None else "false"
+        b = scenario.build
+        self.version_id = f"{b.version}.{b.build_number}.{client_config_hash(scenario, self.config)}.{licensed}"
+        admin, user = scenario.admin, scenario.user
+        self.credentials = Credentials(
+            admin_username=admin.username,
+            admin_email=admin.email,
+            admin_password=secrets.token_urlsafe(12),
+            admin_token=secrets.token_urlsafe(24),
+            user_username=user.username,
+            user_email=user.email,
+            user_password=secrets.token_urlsafe(12),
+            user_token=secrets.token_urlsafe(24),
+        )
+        # Every account can log in; only the admin and the user have passwords anyone is told.
+        self.passwords = {a.id: secrets.token_urlsafe(12) for a in scenario.accounts}
+        self.passwords[admin.id] = self.credentials.admin_password
+        self.passwords[user.id] = self.credentials.user_password
+        self.sessions = SessionStore()
+        self.sessions.add(self.credentials.admin_token, admin)
+        self.sessions.add(self.credentials.user_token, user)

@@ -1,0 +1,130 @@
+"""Numbered schema migrations, applied in order when a store is opened.
+
+Each migration declares the tables exactly as they were at its version (not ``store.tables``, which follows
+the current code), so replaying history on an empty database always ends in the same schema. Add new
+migrations at the end; never edit one that has shipped.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass
+
+from sqlalchemy import (
+    JSON,
+    Column,
+    Engine,
+    Index,
+    Integer,
+    MetaData,
+    PrimaryKeyConstraint,
+    Table,
+    Text,
+    func,
+    insert,
+    inspect,
+    select,
+)
+from sqlalchemy.dialects.postgresql import JSONB
+from sqlalchemy.engine import Connection
+
+from store.engines import writer
+from store.errors import StoreError
+from store.tables import schema_migrations
+from store.utc import UTCDateTime, utc_now
+
+# Any constant works as long as nothing else in the database uses it: it makes concurrent app starts on one
+# PostgreSQL database take turns, so only the first applies the migrations.
+ADVISORY_LOCK_KEY = 0x6D6D_6461_7368  # "mmdash"
+
+
+@dataclass(frozen=True)
+class Migration:
+    version: int
+    name: str
+    apply: Callable[[Connection], None]
+
+
+def _json() -> JSON:
+    return JSON().with_variant(JSONB(), "postgresql")
+
+
+def _create_audit_log(conn: Connection) -> None:
+    table = Table(
+        "audit_log",
+        MetaData(),
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("at", UTCDateTime, nullable=False),
+        Column("actor", Text, nullable=False),
+        Column("action", Text, nullable=False),
+        Column("environment", Text),
+        Column("target", Text),
+        Column("details", _json(), nullable=False),
+        # The audit page reads newest first, often for one environment.
+        Index("ix_audit_log_at", "at"),
+        Index("ix_audit_log_environment_at", "environment", "at"),
+    )
+    table.create(conn)
+
+
+def _create_documents(conn: Connection) -> None:
+    table = Table(
+        "documents",
+        MetaData(),
+        Column("kind", Text, nullable=False),
+        Column("key", Text, nullable=False),
+        Column("environment", Text, nullable=False),
+        Column("body", _json(), nullable=False),
+        Column("version", Integer, nullable=False),
+        Column("updated_by", Text, nullable=False),
+        Column("updated_at", UTCDateTime, nullable=False),
+        # kind first: listing one kind (per environment) is the common read and uses this key's prefix.
+        PrimaryKeyConstraint("kind", "environment", "key"),
+    )
+    table.create(conn)
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration(1, "create audit_log", _create_audit_log),
+    Migration(2, "create documents", _create_documents),
+)
+LATEST_VERSION = MIGRATIONS[-1].version
+
+
+def current_version(conn: Connection) -> int:
+    """The highest applied migration; 0 for an empty database."""
+    if not inspect(conn).has_table(schema_migrations.name):
+        return 0
+    return conn.scalar(select(func.max(schema_migrations.c.version))) or 0
+
+
+def migrate(engine: Engine) -> int:
+    """Bring the schema up to ``LATEST_VERSION`` in one transaction; returns the version now in force."""
+    with engine.connect() as conn:
+        found = current_version(conn)
+    _refuse_newer(found)
+    if found == LATEST_VERSION:
+        return found  # the usual case: no write, no lock
+    with writer(engine).begin() as conn:
+        if conn.dialect.name == "postgresql":
+            # Held until commit; a second process waits here, then sees the first one's work below.
+            conn.execute(select(func.pg_advisory_xact_lock(ADVISORY_LOCK_KEY)))
+        schema_migrations.create(conn, checkfirst=True)
+        applied = set(conn.scalars(select(schema_migrations.c.version)))
+        _refuse_newer(max(applied, default=0))
+        for migration in MIGRATIONS:
+            if migration.version in applied:
+                continue
+            migration.apply(conn)
+            conn.execute(
+                insert(schema_migrations).values(version=migration.version, name=migration.name, applied_at=utc_now())
+            )
+    return LATEST_VERSION
+
+
+def _refuse_newer(found: int) -> None:
+    if found > LATEST_VERSION:
+        raise StoreError(
+            f"store schema version {found} is newer than this app ({LATEST_VERSION}): "
+            "upgrade the app or point it at another store"
+        )

@@ -1,0 +1,61 @@
+"""Real-browser fixtures: Debian's Chromium driven by Playwright, against the real app."""
+
+import os
+import shutil
+from pathlib import Path
+
+import pytest
+
+from tests.servers.streamlit_app import ROOT, StreamlitApp
+
+CHROMIUM = "/usr/bin/chromium"
+ARTIFACTS = ROOT / "test-artifacts" / "screenshots"
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                 "--disable-background-networking", "--disable-component-update", "--disable-sync"]
+
+
+@pytest.fixture(scope="session")
+def browser():
+    if not shutil.which(CHROMIUM):
+        message = f"{CHROMIUM} is missing: install Debian's chromium package (make test does, as root)"
+        if os.environ.get("CI") == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    from playwright.sync_api import sync_playwright
+
+    with sync_playwright() as playwright:
+        chromium = playwright.chromium.launch(executable_path=CHROMIUM, args=CHROMIUM_ARGS)
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def page(browser):
+    context = browser.new_context(viewport={"width": 1440, "height": 2200})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
+@pytest.fixture
+def start_app(tmp_path):
+    apps: list[StreamlitApp] = []
+
+    def start(env: dict[str, str] | None = None) -> StreamlitApp:
+        app = StreamlitApp(env or {}, tmp_path)
+        apps.append(app)
+        return app
+
+    yield start
+    for app in apps:
+        app.stop()
+
+
+def screenshot(page, name: str) -> Path:
+    """Save where people can look; MMDASH_README_SCREENSHOTS=1 also refreshes the README's pictures."""
+    ARTIFACTS.mkdir(parents=True, exist_ok=True)
+    path = ARTIFACTS / f"{name}.png"
+    page.screenshot(path=str(path))
+    if os.environ.get("MMDASH_README_SCREENSHOTS") == "1":
+        shutil.copy(path, ROOT / "docs" / "screenshots" / f"{name}.png")
+    return path

@@ -1,0 +1,93 @@
+"""The real app in Chromium: sign in, open every page, no Streamlit exception, no empty main area."""
+
+import time
+
+import pytest
+from playwright.sync_api import Page, expect
+
+from tests.e2e.conftest import screenshot
+
+pytestmark = pytest.mark.e2e
+PAGES = {"Health": "Health · ", "Support packet": "Support packet", "Rollout": "Rollout", "Incidents": "Incidents"}
+SETTLE_MS = 30_000
+
+
+def settle(page: Page) -> None:
+    """Wait until Streamlit has finished running the script."""
+    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=SETTLE_MS)
+
+
+def assert_page_sound(page: Page) -> None:
+    assert page.locator('[data-testid="stException"]').count() == 0, page.locator(
+        '[data-testid="stException"]').first.inner_text()
+    main = page.locator('[data-testid="stMain"]').inner_text().strip()
+    assert len(main) > 80, f"main area nearly empty: {main!r}"
+
+
+def open_page(page: Page, title: str) -> None:
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name=title, exact=True).click()
+    expect(page.get_by_role("heading", name=PAGES[title]).first).to_be_visible(timeout=SETTLE_MS)
+    settle(page)
+
+
+def test_demo_every_page_in_a_real_browser(page, start_app):
+    app = start_app()
+    started = time.perf_counter()
+    page.goto(app.url)
+    expect(page.get_by_role("heading", name="Health · Demo production")).to_be_visible(timeout=SETTLE_MS)
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2, timeout=SETTLE_MS)
+    page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=SETTLE_MS)
+    first_load_s = time.perf_counter() - started
+    settle(page)
+    expect(page.get_by_text("Demo mode")).to_be_visible()
+    assert_page_sound(page)
+    screenshot(page, "health")
+
+    for title in ("Support packet", "Rollout", "Incidents"):
+        open_page(page, title)
+        expect(page.get_by_text("Demo mode")).to_be_visible()
+        assert_page_sound(page)
+        screenshot(page, title.lower().replace(" ", "_"))
+
+    started = time.perf_counter()
+    page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Health", exact=True).click()
+    page.locator(".js-plotly-plot").nth(1).wait_for(state="visible", timeout=SETTLE_MS)
+    charts_s = time.perf_counter() - started
+    print(f"\nhealth page charts visible: first load {first_load_s:.2f} s (includes simulator start), "
+          f"navigation {charts_s:.2f} s")
+    assert charts_s < 3.0
+
+
+def test_degraded_environment_in_the_browser(page, start_app):
+    app = start_app()
+    page.goto(app.url)
+    expect(page.get_by_role("heading", name="Health · Demo production")).to_be_visible(timeout=SETTLE_MS)
+    settle(page)
+    page.locator('[data-testid="stSidebar"] [data-testid="stSelectbox"]').click()
+    page.get_by_role("option", name="Demo staging").click()
+    expect(page.get_by_role("heading", name="Health · Demo staging")).to_be_visible(timeout=SETTLE_MS)
+    settle(page)
+    expect(page.get_by_text("different configuration hashes")).to_be_visible()
+    assert_page_sound(page)
+    screenshot(page, "health_degraded")
+
+
+def test_sign_in_against_a_configured_server(page, start_app, simulator):
+    app = start_app({"MMDASH_PRODUCTION__MATTERMOST__URL": simulator.url})
+    page.goto(app.url)
+    expect(page.get_by_role("heading", name="Sign in")).to_be_visible(timeout=SETTLE_MS)
+    settle(page)
+    assert page.locator('[data-testid="stPlotlyChart"]').count() == 0
+    screenshot(page, "sign_in")
+    token = page.get_by_label("Personal access token")
+    token.fill(simulator.user_token)
+    page.get_by_role("button", name="Sign in", exact=True).first.click()
+    expect(page.get_by_text("not a system admin")).to_be_visible(timeout=SETTLE_MS)
+    token.fill(simulator.admin_token)
+    page.get_by_role("button", name="Sign in", exact=True).first.click()
+    expect(page.get_by_role("heading", name="Health · Production")).to_be_visible(timeout=SETTLE_MS)
+    settle(page)
+    assert_page_sound(page)
+    for title in ("Support packet", "Rollout", "Incidents"):
+        open_page(page, title)
+        assert_page_sound(page)

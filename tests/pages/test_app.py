@@ -1,0 +1,140 @@
+"""AppTest for app.py: the demo signs in by itself; a configured server shows only a sign-in first."""
+
+import json
+
+from streamlit.testing.v1 import AppTest
+
+from tests.pages.conftest import APP
+
+PAGES = ["pages/health.py", "pages/support_packet.py", "pages/rollout.py", "pages/incidents.py"]
+
+
+def run_app() -> AppTest:
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.run()
+    assert not at.exception, at.exception
+    return at
+
+
+def test_demo_signs_in_and_says_so():
+    at = run_app()
+    assert any("Demo mode" in info.value for info in at.info)
+    assert at.title[0].value == "Health · Demo production"
+    assert [s.label for s in at.selectbox] == ["Environment"]
+
+
+def test_every_page_renders_without_exception_and_keeps_the_demo_banner():
+    at = run_app()
+    for page in PAGES:
+        at.switch_page(page).run()
+        assert not at.exception, (page, at.exception)
+        assert at.title, page
+        assert any("Demo mode" in info.value for info in at.info), page
+
+
+def test_health_page_shows_kpis_tables_and_charts():
+    at = run_app()
+    labels = [m.label for m in at.metric]
+    for label in ("Version", "Edition", "License days left", "Users", "DAU / MAU", "Posts", "Teams", "Channels"):
+        assert label in labels
+    values = {m.label: m.value for m in at.metric}
+    assert values["Version"][0].isdigit()
+    charts = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    titles = {chart["layout"]["title"]["text"] for chart in charts}
+    assert titles == {"Posts per day", "Active users per day (users who posted)"}
+    assert all(chart["data"][0]["y"] for chart in charts)
+    assert len(at.dataframe) == 3  # plugins, cluster nodes, jobs
+    assert any("Mattermost API" in s.value and "ok" in s.value for s in at.success)
+
+
+def test_switching_to_the_degraded_demo_environment_shows_its_problems():
+    at = run_app()
+    at.selectbox(key="environment").set_value("staging").run()
+    assert not at.exception
+    assert at.title[0].value == "Health · Demo staging"
+    warnings = " ".join(w.value for w in at.warning)
+    assert "different configuration hashes" in warnings
+    values = {m.label: m for m in at.metric}
+    assert int(values["License days left"].value) <= 30
+
+
+def configure(monkeypatch, url: str, token: str | None = None):
+    monkeypatch.setenv("MMDASH_PRODUCTION__MATTERMOST__URL", url)
+    if token:
+        monkeypatch.setenv("MMDASH_PRODUCTION__MATTERMOST__TOKEN", token)
+
+
+def test_configured_server_shows_only_a_sign_in(monkeypatch, simulator):
+    configure(monkeypatch, simulator.url)
+    at = run_app()
+    assert at.title[0].value == "Sign in"
+    assert not at.metric and not at.get("plotly_chart")
+    assert not any("Demo mode" in info.value for info in at.info)
+
+
+def test_sign_in_with_an_admin_token_opens_the_dashboard(monkeypatch, simulator):
+    configure(monkeypatch, simulator.url)
+    at = run_app()
+    at.text_input[0].set_value(simulator.admin_token)
+    at.button[0].click().run()
+    assert not at.exception
+    assert at.title[0].value == "Health · Production"
+    assert at.metric  # collected with the visitor's own token, since no service token is configured
+
+
+def test_sign_in_refuses_a_non_admin_and_a_wrong_token(monkeypatch, simulator):
+    configure(monkeypatch, simulator.url)
+    at = run_app()
+    at.text_input[0].set_value(simulator.user_token)
+    at.button[0].click().run()
+    assert at.title[0].value == "Sign in"
+    assert "not a system admin" in at.error[0].value
+    at.text_input[0].set_value("wrong")
+    at.button[0].click().run()
+    assert "rejected the token" in at.error[0].value
+
+
+def test_sign_in_with_username_and_password(monkeypatch, simulator):
+    configure(monkeypatch, simulator.url, token=simulator.admin_token)
+    at = run_app()
+    at.text_input[1].set_value(simulator.admin_username)
+    at.text_input[2].set_value("wrong password")
+    at.button[1].click().run()
+    assert "refused the sign-in" in at.error[0].value
+    at.text_input[2].set_value(simulator.admin_password)
+    at.button[1].click().run()
+    assert at.title[0].value == "Health · Production"
+
+
+def test_oidc_identity_must_be_a_mattermost_admin(monkeypatch, simulator, tmp_path):
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        f'[environments.production.mattermost]\nurl = "{simulator.url}"\ntoken = "{simulator.admin_token}"\n'
+        '[auth]\nredirect_uri = "http://127.0.0.1/oauth2callback"\ncookie_secret = "x"\n', encoding="utf-8")
+    monkeypatch.setenv("MMDASH_SECRETS_FILE", str(secrets))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.user = {"is_logged_in": True, "email": simulator.admin_email}
+    at.run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Health · Production"
+
+
+def test_a_failing_server_is_one_sentence_and_the_page_keeps_working(monkeypatch, simulator):
+    configure(monkeypatch, simulator.url, token=simulator.admin_token)
+    at = run_app()
+    at.text_input[0].set_value(simulator.admin_token)
+    at.button[0].click().run()
+    simulator.faults.set("*", status=502)
+    next(b for b in at.button if b.label == "Refresh now").click().run()
+    assert not at.exception
+    assert at.title[0].value == "Health · Production"
+    [line] = [e.value for e in at.error if "Mattermost API" in e.value]
+    assert "HTTP 502" in line
+    assert not at.metric
+
+
+def test_malformed_settings_name_the_setting(monkeypatch):
+    monkeypatch.setenv("MMDASH_PRODUCTION__MATTERMOST__URL", "chat.example.com")
+    at = run_app()
+    assert "not usable" in at.error[0].value
+    assert any("MMDASH_PRODUCTION__MATTERMOST__URL" in md.value for md in at.markdown)

@@ -1,0 +1,107 @@
+"""Process-wide resources (settings, store, demo simulators) and the environment a visitor works on."""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+from pathlib import Path
+
+import streamlit as st
+from pydantic import SecretStr
+
+from collectors import SOURCES, Snapshot, collect_all
+from settings import EnvironmentSettings, MattermostSettings, Settings, SettingsError, load_settings
+from simulator import RunningSimulator, start_simulator
+from store import Store, StoreError, open_store
+
+SOURCE_LABELS = {source.name: source.label for source in SOURCES}
+
+
+@st.cache_resource(show_spinner=False)
+def _settings() -> Settings:
+    return load_settings()
+
+
+def settings_or_stop() -> Settings:
+    """The settings, or a page that names every wrong setting (and nothing else)."""
+    try:
+        return _settings()
+    except SettingsError as exc:
+        st.error("The dashboard's settings are not usable. Fix these and reload:")
+        for problem in exc.problems:
+            st.markdown(f"- {problem}")
+        st.stop()
+        raise  # st.stop() raises; this keeps type checkers honest
+
+
+@st.cache_resource(show_spinner="Starting the demo Mattermost simulator...", on_release=lambda sim: sim.stop())
+def _demo_simulator(environment: str, scenario: str) -> RunningSimulator:
+    # One simulator per demo environment, for the life of the process; it only listens on loopback.
+    return start_simulator(scenario=scenario, host="127.0.0.1", port=0)
+
+
+def demo_simulator(env: EnvironmentSettings) -> RunningSimulator | None:
+    return _demo_simulator(env.name, env.demo_scenario) if env.demo_scenario else None
+
+
+def effective_environment(env: EnvironmentSettings) -> EnvironmentSettings:
+    """Demo environments point at their embedded simulator; configured ones are used as they are."""
+    simulator = demo_simulator(env)
+    if simulator is None:
+        return env
+    mattermost = MattermostSettings(url=simulator.url, token=SecretStr(simulator.admin_token))
+    return env.model_copy(update={"mattermost": mattermost})
+
+
+@st.cache_resource(show_spinner=False, on_release=lambda store: store.close())
+def _store(url: str | None, sqlite_path: str) -> Store:
+    return open_store(url, sqlite_path=Path(sqlite_path))
+
+
+def store_or_none(settings: Settings) -> tuple[Store | None, str | None]:
+    """The store, or the sentence saying why it cannot be used (the pages keep working without it)."""
+    url = settings.store_url.get_secret_value() if settings.store_url else None
+    try:
+        return _store(url, str(settings.sqlite_path)), None
+    except StoreError as exc:
+        return None, str(exc)
+
+
+def token_fingerprint(token: str | None) -> str:
+    return hashlib.sha256((token or "").encode()).hexdigest()[:16]
+
+
+@st.cache_data(ttl=15, max_entries=64, show_spinner=False)
+def _snapshot(env_name: str, fingerprint: str, _env: EnvironmentSettings, deadline_s: float) -> Snapshot:
+    # Keyed by environment and token fingerprint, so visitors signed in with different tokens never share.
+    return asyncio.run(collect_all(_env, deadline_s=deadline_s))
+
+
+def load_snapshot(settings: Settings, env: EnvironmentSettings, visitor_token: str | None) -> Snapshot:
+    """Collect (or reuse a fresh enough) snapshot; without a service token, the visitor's own token is used."""
+    env = effective_environment(env)
+    if env.mattermost is not None and env.mattermost.token is None and visitor_token:
+        env = env.model_copy(update={"mattermost": env.mattermost.model_copy(
+            update={"token": SecretStr(visitor_token)})})
+    token = env.mattermost.token.get_secret_value() if env.mattermost and env.mattermost.token else None
+    return _snapshot(env.name, token_fingerprint(token), env, settings.deadline_seconds)
+
+
+def clear_snapshots() -> None:
+    _snapshot.clear()
+
+
+def page_context() -> PageContext:
+    """What app.py established for this run: settings, the chosen environment, the signed-in admin."""
+    return st.session_state["page_context"]
+
+
+class PageContext:
+    def __init__(self, settings: Settings, env: EnvironmentSettings, identity, store: Store | None):
+        self.settings = settings
+        self.env = env
+        self.identity = identity
+        self.store = store
+
+    def snapshot(self) -> Snapshot:
+        return load_snapshot(self.settings, self.env, self.identity.token)
