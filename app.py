@@ -18,12 +18,12 @@ STATUS_ICONS = {
 }
 PAGES = {
     "Diagnostics": [
-        st.Page("pages/health.py", title="Health", icon=":material/monitor_heart:", default=True),
-        st.Page("pages/support_packet.py", title="Support packet", icon=":material/inventory_2:"),
+        st.Page("app_pages/health.py", title="Health", icon=":material/monitor_heart:", default=True),
+        st.Page("app_pages/support_packet.py", title="Support packet", icon=":material/inventory_2:"),
     ],
     "Operations": [
-        st.Page("pages/rollout.py", title="Rollout", icon=":material/checklist:"),
-        st.Page("pages/incidents.py", title="Incidents", icon=":material/emergency:"),
+        st.Page("app_pages/rollout.py", title="Rollout", icon=":material/checklist:"),
+        st.Page("app_pages/incidents.py", title="Incidents", icon=":material/emergency:"),
     ],
 }
 

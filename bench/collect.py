@@ -16,12 +16,12 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from pydantic import SecretStr  # noqa: E402
+from pydantic import SecretStr
 
-from collectors import mattermost  # noqa: E402
-from collectors.runner import PlannedSource, collect_sources  # noqa: E402
-from settings import MattermostSettings  # noqa: E402
-from simulator import start_simulator  # noqa: E402
+from collectors import mattermost
+from collectors.runner import PlannedSource, collect_sources
+from settings import MattermostSettings
+from simulator import start_simulator
 
 SOURCES = 8
 LATENCY_MS = 300

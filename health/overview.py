@@ -68,7 +68,8 @@ def kpis(facts: MattermostFacts, now: datetime | None = None) -> list[Kpi]:
         help=(f"{_number(counts.active_users)} active, {_number(counts.inactive_users)} deactivated"
               + (f"; {seats:,} licensed seats" if seats else "")),
         delta=(f"{_ratio(counts.active_users, seats)} of seats" if seats and counts.active_users else None),
-        delta_color="off",
+        # Over the licensed seats is bad news, so the arrow turns red; under it is just information.
+        delta_color="inverse" if seats and (counts.active_users or 0) > seats else "off",
     ))
     tiles.append(Kpi(
         "DAU / MAU", f"{_number(counts.daily_active_users)} / {_number(counts.monthly_active_users)}",
@@ -100,11 +101,14 @@ def source_lines(snapshot: Snapshot, labels: dict[str, str]) -> list[tuple[Sourc
 
 
 def plugins_table(facts: MattermostFacts) -> pd.DataFrame:
+    hostnames = {node.id: node.hostname for node in facts.cluster_nodes}
     rows = []
     for plugin in facts.plugins:
         running = sum(node.state == "running" for node in plugin.nodes)
-        problems = "; ".join(f"{node.node_id}: {node.state}" + (f" ({node.error})" if node.error else "")
-                             for node in plugin.nodes if node.state != "running")
+        # A disabled plugin is expected not to run; only an enabled one that does not is a problem.
+        problems = "; ".join(
+            f"{hostnames.get(node.node_id, node.node_id)}: {node.state}" + (f" ({node.error})" if node.error else "")
+            for node in plugin.nodes if plugin.enabled and node.state != "running")
         if not plugin.enabled:
             state = "disabled"
         elif not plugin.nodes:
@@ -136,10 +140,17 @@ def cluster_notes(facts: MattermostFacts) -> list[str]:
 
 
 def jobs_table(facts: MattermostFacts) -> pd.DataFrame:
-    rows = [{"Type": job.type, "Status": job.status, "Created": job.created_at,
-             "Last activity": job.last_activity_at, "Progress %": job.progress, "Error": job.error or ""}
+    rows = [{"Type": job.type, "Status": job.status, "Error": job.error or "", "Created": job.created_at,
+             "Last activity": job.last_activity_at, "Progress %": job.progress}
             for job in facts.jobs]
-    return pd.DataFrame(rows, columns=["Type", "Status", "Created", "Last activity", "Progress %", "Error"])
+    return pd.DataFrame(rows, columns=["Type", "Status", "Error", "Created", "Last activity", "Progress %"])
+
+
+def server_unhealthy(facts: MattermostFacts) -> bool:
+    """Mattermost's own ping says something is wrong (any status other than OK that it reported)."""
+    server = facts.server
+    return any(value not in (None, "OK") for value in (server.status, server.database_status,
+                                                         server.filestore_status))
 
 
 def server_status_line(facts: MattermostFacts) -> str:

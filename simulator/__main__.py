@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import signal
+import sys
 import threading
 from collections.abc import Sequence
 
@@ -33,8 +34,12 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Handlers go in before the server starts so an early SIGTERM still stops it cleanly.
     signal.signal(signal.SIGTERM, lambda *_: stop.set())
     signal.signal(signal.SIGINT, lambda *_: stop.set())
-    sim = start_simulator(args.scenario, args.host, args.port, latency_ms=args.latency_ms,
-                          allow_remote=args.allow_remote)
+    try:
+        sim = start_simulator(args.scenario, args.host, args.port, latency_ms=args.latency_ms,
+                              allow_remote=args.allow_remote)
+    except OSError as exc:
+        print(f"cannot listen on {args.host}:{args.port}: {exc.strerror or exc}", file=sys.stderr)
+        return 1
     try:
         print(f"Mattermost simulator ({sim.scenario}) serving {sim.url}", flush=True)
         print(f"url: {sim.url}", flush=True)

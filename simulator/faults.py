@@ -56,8 +56,8 @@ class Faults:
             raise ValueError("pattern must not be empty")
         if latency_ms < 0:
             raise ValueError("latency_ms must be >= 0")
-        if status is not None and not 100 <= status <= 599:
-            raise ValueError("status must be an HTTP status code (100-599)")
+        if status is not None and not 400 <= status <= 599:
+            raise ValueError("status must be an HTTP error status (400-599)")
         fault = Fault(pattern, int(latency_ms), status, bool(malformed_json), bool(hang))
         with self._lock:
             self._faults.pop(pattern, None)  # re-setting a pattern makes it the newest

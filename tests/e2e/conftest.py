@@ -51,11 +51,20 @@ def start_app(tmp_path):
         app.stop()
 
 
-def screenshot(page, name: str) -> Path:
-    """Save where people can look; MMDASH_README_SCREENSHOTS=1 also refreshes the README's pictures."""
+def screenshot(page, name: str, height: int | None = None) -> Path:
+    """Save where people can look; MMDASH_README_SCREENSHOTS=1 also refreshes the README's pictures.
+
+    Streamlit scrolls inside its main area, so a full-page capture misses content: short pages are taken
+    with a shorter viewport instead.
+    """
     ARTIFACTS.mkdir(parents=True, exist_ok=True)
     path = ARTIFACTS / f"{name}.png"
+    viewport = page.viewport_size
+    if height:
+        page.set_viewport_size({"width": viewport["width"], "height": height})
     page.screenshot(path=str(path))
+    if height:
+        page.set_viewport_size(viewport)
     if os.environ.get("MMDASH_README_SCREENSHOTS") == "1":
         shutil.copy(path, ROOT / "docs" / "screenshots" / f"{name}.png")
     return path

@@ -47,7 +47,7 @@ def test_demo_every_page_in_a_real_browser(page, start_app):
         open_page(page, title)
         expect(page.get_by_text("Demo mode")).to_be_visible()
         assert_page_sound(page)
-        screenshot(page, title.lower().replace(" ", "_"))
+        screenshot(page, title.lower().replace(" ", "_"), height=700)
 
     started = time.perf_counter()
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Health", exact=True).click()
@@ -78,8 +78,8 @@ def test_sign_in_against_a_configured_server(page, start_app, simulator):
     expect(page.get_by_role("heading", name="Sign in")).to_be_visible(timeout=SETTLE_MS)
     settle(page)
     assert page.locator('[data-testid="stPlotlyChart"]').count() == 0
-    screenshot(page, "sign_in")
-    token = page.get_by_label("Personal access token")
+    screenshot(page, "sign_in", height=700)
+    token = page.get_by_role("textbox", name="Personal access token")
     token.fill(simulator.user_token)
     page.get_by_role("button", name="Sign in", exact=True).first.click()
     expect(page.get_by_text("not a system admin")).to_be_visible(timeout=SETTLE_MS)

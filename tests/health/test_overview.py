@@ -71,6 +71,23 @@ def test_plugins_table_summarises_per_node_state():
     assert table.iloc[1]["State"] == "disabled" and table.iloc[1]["Healthy"]
 
 
+def test_plugin_problems_name_the_host_and_ignore_disabled_plugins():
+    nodes = (ClusterNode("n2", "app2", "10.0.0.2", "11.6.1", "140", "h"),)
+    plugins = (Plugin("calls", "Calls", "1.2.0", True, (PluginNode("n2", "failed to start", None),)),
+               Plugin("jira", "Jira", "4.1.0", False, (PluginNode("n2", "not running", None),)))
+    table = overview.plugins_table(facts(plugins=plugins, cluster_nodes=nodes))
+    assert list(table["Problems"]) == ["app2: failed to start", ""]
+
+
+def test_seats_exceeded_turns_the_arrow_red_and_unhealthy_ping_is_spotted():
+    over = facts(counts=Counts(total_users=2500, active_users=2100))
+    users = {k.label: k for k in overview.kpis(over, now=NOW)}["Users"]
+    assert users.delta == "105% of seats" and users.delta_color == "inverse"
+    assert not overview.server_unhealthy(facts())
+    sick = ServerInfo(*[*SERVER.__dict__.values()][:10], "UNHEALTHY", "OK", "UNHEALTHY", "database")
+    assert overview.server_unhealthy(facts(server=sick))
+
+
 def test_cluster_notes_spot_version_and_config_drift():
     nodes = (ClusterNode("a", "app1", "10.0.0.1", "11.6.1", "140", "h1"),
              ClusterNode("b", "app2", "10.0.0.2", "11.5.0", "139", "h2"))
@@ -81,8 +98,8 @@ def test_cluster_notes_spot_version_and_config_drift():
 
 
 def test_empty_tables_keep_their_columns():
-    assert list(overview.jobs_table(facts()).columns) == ["Type", "Status", "Created", "Last activity",
-                                                          "Progress %", "Error"]
+    assert list(overview.jobs_table(facts()).columns) == ["Type", "Status", "Error", "Created", "Last activity",
+                                                          "Progress %"]
     assert overview.plugins_table(facts()).empty
 
 
@@ -95,5 +112,5 @@ def test_source_lines_carry_status_timing_and_sentence():
     snapshot = Snapshot("prod", NOW, 12.0, {
         "mattermost": SourceResult("mattermost", SourceStatus.ERROR, error="Nothing is listening.", elapsed_ms=5),
     })
-    [(result, line)] = overview.source_lines(snapshot, {"mattermost": "Mattermost API"})
+    [(_result, line)] = overview.source_lines(snapshot, {"mattermost": "Mattermost API"})
     assert line == "**Mattermost API**: error (5 ms). Nothing is listening."

@@ -41,10 +41,10 @@ def test_matching_faults_are_merged() -> None:
     assert merged.status == 502  # the newest status wins
 
 
-@pytest.mark.parametrize("kwargs", [{"latency_ms": -1}, {"status": 99}, {"status": 600}])
+@pytest.mark.parametrize("kwargs", [{"latency_ms": -1}, {"status": 200}, {"status": 600}, {"pattern": ""}])
 def test_invalid_faults_are_refused(kwargs: dict) -> None:
     with pytest.raises(ValueError):
-        Faults().set("*", **kwargs)
+        Faults().set(**{"pattern": "*", **kwargs})
 
 
 def test_hang_cap_never_exceeds_120_s() -> None:

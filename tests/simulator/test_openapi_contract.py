@@ -69,8 +69,10 @@ def _registry() -> Registry:
     return Registry().with_resource(SPEC_URI, Resource.from_contents(_spec(), default_specification=DRAFT4))
 
 
-def _pointer(*parts: str) -> str:
-    return "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+def _ref(*parts: str) -> dict[str, str]:
+    """A $ref into the merged spec, by JSON pointer (RFC 6901 escaping)."""
+    pointer = "/" + "/".join(p.replace("~", "~0").replace("/", "~1") for p in parts)
+    return {"$ref": f"{SPEC_URI}#{pointer}"}
 
 
 def response_schema_ref(path: str, method: str, status: int) -> dict[str, Any]:
@@ -80,13 +82,13 @@ def response_schema_ref(path: str, method: str, status: int) -> dict[str, Any]:
         ref = response["$ref"]
         name = ref.rsplit("/", 1)[-1]
         assert "schema" in _spec()["components"]["responses"][name]["content"]["application/json"], ref
-        return {"$ref": f"{SPEC_URI}#{_pointer('components', 'responses', name, 'content', 'application/json', 'schema')}"}
+        return _ref("components", "responses", name, "content", "application/json", "schema")
     assert "schema" in response["content"]["application/json"], f"{method} {path} {status} has no schema"
-    return {"$ref": f"{SPEC_URI}#{_pointer('paths', path, method, 'responses', str(status), 'content', 'application/json', 'schema')}"}
+    return _ref("paths", path, method, "responses", str(status), "content", "application/json", "schema")
 
 
 def component_ref(name: str) -> dict[str, Any]:
-    return {"$ref": f"{SPEC_URI}#{_pointer('components', 'schemas', name)}"}
+    return _ref("components", "schemas", name)
 
 
 def validate(body: Any, schema: dict[str, Any]) -> None:

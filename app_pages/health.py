@@ -55,8 +55,11 @@ def render_tables(facts: MattermostFacts) -> None:
                                                     "high availability (ClusterSettings.Enable is off)."))
     st.subheader("Recent jobs")
     if facts.jobs:
-        st.dataframe(overview.jobs_table(facts), hide_index=True, width="stretch",
-                     column_config={"Progress %": st.column_config.ProgressColumn(min_value=0, max_value=100)})
+        st.dataframe(overview.jobs_table(facts), hide_index=True, width="stretch", column_config={
+            "Progress %": st.column_config.ProgressColumn(min_value=0, max_value=100),
+            "Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "Last activity": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "Error": st.column_config.TextColumn(width="large")})
     else:
         st.info(facts.missing.get("Recent jobs", "Mattermost reported no jobs."))
 
@@ -71,8 +74,13 @@ def live_health() -> None:
     facts = snapshot.data("mattermost")
     if facts is None:
         return
-    st.caption(f"{facts.server.site_name or 'Mattermost'} at {facts.server.site_url or facts.url} · "
-               + overview.server_status_line(facts))
+    site = f"{facts.server.site_name or 'Mattermost'} at {facts.server.site_url or facts.url}"
+    if overview.server_unhealthy(facts):
+        st.error(f"Mattermost reports a problem through its own ping: {overview.server_status_line(facts)}.",
+                 icon=":material/heart_broken:")
+        st.caption(site)
+    else:
+        st.caption(f"{site} · {overview.server_status_line(facts)}")
     render_kpis(facts)
     render_charts(facts)
     render_tables(facts)

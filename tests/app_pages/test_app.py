@@ -4,9 +4,9 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
-from tests.pages.conftest import APP
+from tests.app_pages.conftest import APP
 
-PAGES = ["pages/health.py", "pages/support_packet.py", "pages/rollout.py", "pages/incidents.py"]
+PAGES = ["app_pages/health.py", "app_pages/support_packet.py", "app_pages/rollout.py", "app_pages/incidents.py"]
 
 
 def run_app() -> AppTest:

@@ -1,9 +1,12 @@
 """AppTest fixtures: every app run starts from clean caches and an isolated configuration."""
 
+from pathlib import Path
+
 import pytest
 import streamlit as st
 
-APP = "app.py"
+ROOT = Path(__file__).resolve().parents[2]
+APP = str(ROOT / "app.py")
 
 
 @pytest.fixture(autouse=True)
