@@ -127,14 +127,16 @@ async def _gather(api: MattermostApi) -> dict[str, Answer]:
         "posts_per_day": api.get("/analytics/old", "Posts per day", {"name": "post_counts_day"}),
         "active_per_day": api.get("/analytics/old", "Active users per day",
                                   {"name": "user_counts_with_posts_day"}),
-        "teams": api.get("/teams", "Teams", {"include_total_count": "true", "per_page": "1"}),
         "plugins": api.get("/plugins", "Plugins"),
         "plugin_statuses": api.get("/plugins/statuses", "Plugin status per node"),
         "cluster": api.get("/cluster/status", "Cluster nodes"),
         "jobs": api.get("/jobs", "Recent jobs", {"per_page": str(RECENT_JOBS), "page": "0"}),
     }
-    answers = await asyncio.gather(*requests.values())
-    return dict(zip(requests, answers, strict=True))
+    answers = dict(zip(requests, await asyncio.gather(*requests.values()), strict=True))
+    if not answers["standard"].ok and answers["me"].ok:
+        # The team count normally comes with the usage counts; ask the teams list only when those failed.
+        answers["teams"] = await api.get("/teams", "Teams", {"include_total_count": "true", "per_page": "1"})
+    return answers
 
 
 def _value(answers: dict[str, Answer], key: str, missing: dict[str, str], fact: str) -> Any:
@@ -173,7 +175,7 @@ def build_facts(url: str, answers: dict[str, Answer]) -> models.MattermostFacts:
                     missing, "Sessions, webhooks and files") or {}
     stats = _value(answers, "user_stats", missing, "User count") or {}
     counts = models.parse_counts(standard, extra, models.as_int(stats.get("total_users_count")))
-    teams = answers["teams"].value if answers["teams"].ok else None
+    teams = answers["teams"].value if "teams" in answers and answers["teams"].ok else None
     if counts.teams is None and isinstance(teams, dict) and "total_count" in teams:
         counts = dataclasses.replace(counts, teams=int(teams["total_count"]))
 

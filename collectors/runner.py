@@ -3,18 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import functools
+import ssl
 import time
-from collections.abc import Awaitable, Callable, Iterable
+from collections.abc import Awaitable, Callable, Coroutine, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
+import certifi
 import httpx
+import uvloop
 
 from collectors import mattermost
 from collectors.base import Snapshot, SourceResult, SourceStatus
 from settings import EnvironmentSettings, env_var_name
 
+T = TypeVar("T")
 CollectFn = Callable[[Any, httpx.AsyncClient], Awaitable[SourceResult]]
 
 
@@ -39,14 +44,24 @@ SOURCES: tuple[Source, ...] = (
 )
 
 
+@functools.cache
+def tls_context(ca_bundle: str | None, verify: bool) -> ssl.SSLContext:
+    """One TLS context per trust setting: building one loads the CA store, ~30 ms each time otherwise."""
+    if not verify:
+        context = ssl.create_default_context()
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+        return context
+    if ca_bundle:
+        return ssl.create_default_context(cafile=ca_bundle)
+    return ssl.create_default_context(cafile=certifi.where())
+
+
 def _http_client(settings: Any) -> httpx.AsyncClient:
-    verify: Any = True
-    if getattr(settings, "ca_bundle", None):
-        verify = str(settings.ca_bundle)
-    elif getattr(settings, "verify_tls", True) is False:
-        verify = False
+    ca_bundle = getattr(settings, "ca_bundle", None)
+    context = tls_context(str(ca_bundle) if ca_bundle else None, getattr(settings, "verify_tls", True))
     timeout = getattr(settings, "timeout_seconds", 10.0)
-    return httpx.AsyncClient(verify=verify, timeout=httpx.Timeout(timeout), follow_redirects=False)
+    return httpx.AsyncClient(verify=context, timeout=httpx.Timeout(timeout), follow_redirects=False)
 
 
 async def _run_one(planned: PlannedSource) -> SourceResult:
@@ -96,6 +111,12 @@ def _not_configured(source: Source, env: EnvironmentSettings) -> SourceResult:
         error=f"{source.label} is not configured for {env.label}: set {variable} "
         f"or [environments.{env.name}.{source.settings_field}] in .streamlit/secrets.toml.",
     )
+
+
+def run_async(coroutine: Coroutine[Any, Any, T]) -> T:
+    """Run a collection from synchronous code (pages, CLI) on uvloop, whose faster loop trims the per-request
+    overhead that adds up when every source sends a dozen requests at once."""
+    return uvloop.run(coroutine)
 
 
 async def collect_all(

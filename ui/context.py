@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 from pathlib import Path
 
@@ -10,6 +9,7 @@ import streamlit as st
 from pydantic import SecretStr
 
 from collectors import SOURCES, Snapshot, collect_all
+from collectors.runner import run_async
 from settings import EnvironmentSettings, MattermostSettings, Settings, SettingsError, load_settings
 from simulator import RunningSimulator, start_simulator
 from store import Store, StoreError, open_store
@@ -74,7 +74,7 @@ def token_fingerprint(token: str | None) -> str:
 @st.cache_data(ttl=15, max_entries=64, show_spinner=False)
 def _snapshot(env_name: str, fingerprint: str, _env: EnvironmentSettings, deadline_s: float) -> Snapshot:
     # Keyed by environment and token fingerprint, so visitors signed in with different tokens never share.
-    return asyncio.run(collect_all(_env, deadline_s=deadline_s))
+    return run_async(collect_all(_env, deadline_s=deadline_s))
 
 
 def load_snapshot(settings: Settings, env: EnvironmentSettings, visitor_token: str | None) -> Snapshot:

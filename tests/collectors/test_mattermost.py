@@ -165,3 +165,9 @@ async def test_requests_run_concurrently(simulator):
     elapsed = asyncio.get_running_loop().time() - started
     assert result.status is SourceStatus.OK
     assert elapsed < 1.5  # 14 requests of 300 ms each would take 4 s one after another
+
+
+async def test_team_count_falls_back_to_the_teams_list_when_analytics_fail(simulator):
+    simulator.faults.set("/api/v4/analytics/old", status=500)
+    result = await run(settings_for(simulator.url, simulator.admin_token))
+    assert result.data.counts.teams == len(simulator.model.teams)
