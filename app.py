@@ -31,12 +31,14 @@ st.set_page_config(page_title="Mattermost diagnostics", page_icon=":material/mon
 settings = settings_or_stop()
 store, store_problem = store_or_none(settings)
 
+if st.session_state.get("environment") not in settings.environments:
+    # A shared link names its environment (?env=staging); otherwise, or if it is gone, the default one.
+    linked = st.query_params.get("env")
+    st.session_state["environment"] = linked if linked in settings.environments else settings.default_environment
 with st.sidebar:
-    names = list(settings.environments)
-    chosen = st.selectbox(
-        "Environment", names, index=names.index(st.session_state.get("environment", settings.default_environment)),
-        format_func=lambda name: settings.environments[name].label, key="environment",
-    )
+    chosen = st.selectbox("Environment", list(settings.environments), key="environment",
+                          format_func=lambda name: settings.environments[name].label)
+st.query_params["env"] = chosen
 env = settings.environment(chosen)
 identity = signed_in(env, store)
 if identity is None:

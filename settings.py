@@ -14,6 +14,7 @@ Environment variables:
 
 from __future__ import annotations
 
+import hashlib
 import os
 import re
 import tomllib
@@ -171,13 +172,29 @@ class Settings(_Section):
             raise SettingsError([f"unknown environment {name!r}; configured: {known}"]) from None
 
 
+def _secrets_path(environ: Mapping[str, str]) -> Path:
+    return Path(environ.get("MMDASH_SECRETS_FILE") or SECRETS_PATH)
+
+
+def settings_fingerprint(environ: Mapping[str, str] | None = None) -> str:
+    """Changes whenever an MMDASH_ variable or the secrets file changes, so a running app can reload."""
+    environ = os.environ if environ is None else environ
+    path = _secrets_path(environ)
+    try:
+        stat = path.stat()
+        file_part = f"{path}:{stat.st_mtime_ns}:{stat.st_size}"
+    except OSError:
+        file_part = f"{path}:absent"
+    ours = sorted((k, v) for k, v in environ.items() if k.startswith(ENV_PREFIX))
+    return hashlib.sha256(repr((file_part, ours)).encode()).hexdigest()
+
+
 def load_settings(
     environ: Mapping[str, str] | None = None, secrets_path: Path | None = None
 ) -> Settings:
     """Read and validate settings; raise SettingsError naming every wrong setting."""
     environ = os.environ if environ is None else environ
-    if secrets_path is None:
-        secrets_path = Path(environ.get("MMDASH_SECRETS_FILE") or SECRETS_PATH)
+    secrets_path = _secrets_path(environ) if secrets_path is None else secrets_path
     tree, origins = _read_secrets(secrets_path)
     _merge_environ(tree, origins, environ)
     return _validate(tree, origins)

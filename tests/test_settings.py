@@ -136,3 +136,15 @@ def test_secret_values_are_not_echoed_in_errors(tmp_path):
 
 def test_env_var_name_helper():
     assert env_var_name("eu-prod", "mattermost", "token") == "MMDASH_EU_PROD__MATTERMOST__TOKEN"
+
+
+def test_fingerprint_changes_with_the_file_and_our_variables_only(tmp_path):
+    from settings import settings_fingerprint
+
+    path = write(tmp_path, '[environments.production.mattermost]\nurl = "https://a.example.com"\n')
+    environ = {"MMDASH_SECRETS_FILE": str(path)}
+    first = settings_fingerprint(environ)
+    assert settings_fingerprint({**environ, "HOME": "/elsewhere"}) == first
+    assert settings_fingerprint({**environ, "MMDASH_REFRESH_SECONDS": "30"}) != first
+    path.write_text('[environments.production.mattermost]\nurl = "https://bb.example.com"\n', encoding="utf-8")
+    assert settings_fingerprint(environ) != first

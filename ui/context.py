@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import time
 from pathlib import Path
 
 import streamlit as st
@@ -10,22 +11,30 @@ from pydantic import SecretStr
 
 from collectors import SOURCES, Snapshot, collect_all
 from collectors.runner import run_async
-from settings import EnvironmentSettings, MattermostSettings, Settings, SettingsError, load_settings
+from settings import (
+    EnvironmentSettings,
+    MattermostSettings,
+    Settings,
+    SettingsError,
+    load_settings,
+    settings_fingerprint,
+)
 from simulator import RunningSimulator, start_simulator
 from store import Store, StoreError, open_store
 
 SOURCE_LABELS = {source.name: source.label for source in SOURCES}
 
 
-@st.cache_resource(show_spinner=False)
-def _settings() -> Settings:
+@st.cache_resource(show_spinner=False, max_entries=4)
+def _settings(fingerprint: str) -> Settings:
+    # Keyed by the fingerprint of the variables and the secrets file: an edited file takes effect on the next run.
     return load_settings()
 
 
 def settings_or_stop() -> Settings:
     """The settings, or a page that names every wrong setting (and nothing else)."""
     try:
-        return _settings()
+        return _settings(settings_fingerprint())
     except SettingsError as exc:
         st.error("The dashboard's settings are not usable. Fix these and reload:")
         for problem in exc.problems:
@@ -58,13 +67,27 @@ def _store(url: str | None, sqlite_path: str) -> Store:
     return open_store(url, sqlite_path=Path(sqlite_path))
 
 
+STORE_RETRY_S = 30.0
+_store_failures: dict[tuple[str | None, str], tuple[float, str]] = {}
+
+
 def store_or_none(settings: Settings) -> tuple[Store | None, str | None]:
-    """The store, or the sentence saying why it cannot be used (the pages keep working without it)."""
+    """The store, or the sentence saying why it cannot be used (the pages keep working without it).
+
+    A failure is remembered for STORE_RETRY_S, so a dead database does not add its connect timeout to every run.
+    """
     url = settings.store_url.get_secret_value() if settings.store_url else None
+    key = (url, str(settings.sqlite_path))
+    failed_at, problem = _store_failures.get(key, (0.0, ""))
+    if time.monotonic() - failed_at < STORE_RETRY_S:
+        return None, problem
     try:
-        return _store(url, str(settings.sqlite_path)), None
+        store = _store(*key)
     except StoreError as exc:
+        _store_failures[key] = (time.monotonic(), str(exc))
         return None, str(exc)
+    _store_failures.pop(key, None)
+    return store, None
 
 
 def token_fingerprint(token: str | None) -> str:

@@ -28,8 +28,15 @@ def _identities() -> dict[str, Identity]:
     return st.session_state.setdefault(_IDENTITIES, {})
 
 
+def _identity_key(env: EnvironmentSettings) -> str:
+    # Keyed by what the visitor proved themselves on: a changed URL (or a demo turned real) needs a new sign-in.
+    if env.demo_scenario:
+        return f"{env.name} demo {env.demo_scenario}"
+    return f"{env.name} {env.mattermost.url if env.mattermost else '-'}"
+
+
 def current_identity(env: EnvironmentSettings) -> Identity | None:
-    return _identities().get(env.name)
+    return _identities().get(_identity_key(env))
 
 
 def sign_out() -> None:
@@ -39,7 +46,7 @@ def sign_out() -> None:
 
 
 def _remember(env: EnvironmentSettings, identity: Identity, store: Store | None) -> None:
-    _identities()[env.name] = identity
+    _identities()[_identity_key(env)] = identity
     if store is not None:
         # The sign-in itself succeeded; an audit outage is shown in the sidebar, not here.
         with contextlib.suppress(StoreError):

@@ -138,3 +138,34 @@ def test_malformed_settings_name_the_setting(monkeypatch):
     at = run_app()
     assert "not usable" in at.error[0].value
     assert any("MMDASH_PRODUCTION__MATTERMOST__URL" in md.value for md in at.markdown)
+
+
+def test_a_link_names_its_environment():
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.query_params["env"] = "staging"
+    at.run()
+    assert not at.exception
+    assert at.title[0].value == "Health · Demo staging"
+    at.selectbox(key="environment").set_value("production").run()
+    assert at.query_params["env"] == "production"
+
+
+def test_settings_changes_take_effect_without_a_restart(monkeypatch, simulator):
+    at = run_app()
+    assert at.title[0].value == "Health · Demo production"
+    monkeypatch.setenv("MMDASH_PRODUCTION__MATTERMOST__URL", simulator.url)
+    at.run()
+    assert at.title[0].value == "Sign in"
+
+
+def test_oidc_identity_that_is_not_an_admin_is_refused(monkeypatch, simulator, tmp_path):
+    secrets = tmp_path / "secrets.toml"
+    secrets.write_text(
+        f'[environments.production.mattermost]\nurl = "{simulator.url}"\ntoken = "{simulator.admin_token}"\n'
+        '[auth]\nredirect_uri = "http://127.0.0.1/oauth2callback"\ncookie_secret = "x"\n', encoding="utf-8")
+    monkeypatch.setenv("MMDASH_SECRETS_FILE", str(secrets))
+    at = AppTest.from_file(APP, default_timeout=60)
+    at.user = {"is_logged_in": True, "email": simulator.user_email}
+    at.run()
+    assert at.title[0].value == "Sign in"
+    assert "not a system admin" in at.error[0].value

@@ -1,7 +1,5 @@
 """The real app in Chromium: sign in, open every page, no Streamlit exception, no empty main area."""
 
-import time
-
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -32,12 +30,10 @@ def open_page(page: Page, title: str) -> None:
 
 def test_demo_every_page_in_a_real_browser(page, start_app):
     app = start_app()
-    started = time.perf_counter()
     page.goto(app.url)
     expect(page.get_by_role("heading", name="Health · Demo production")).to_be_visible(timeout=SETTLE_MS)
     expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2, timeout=SETTLE_MS)
     page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=SETTLE_MS)
-    first_load_s = time.perf_counter() - started
     settle(page)
     expect(page.get_by_text("Demo mode")).to_be_visible()
     assert_page_sound(page)
@@ -49,13 +45,8 @@ def test_demo_every_page_in_a_real_browser(page, start_app):
         assert_page_sound(page)
         screenshot(page, title.lower().replace(" ", "_"), height=700)
 
-    started = time.perf_counter()
     page.locator('[data-testid="stSidebarNav"]').get_by_role("link", name="Health", exact=True).click()
-    page.locator(".js-plotly-plot").nth(1).wait_for(state="visible", timeout=SETTLE_MS)
-    charts_s = time.perf_counter() - started
-    print(f"\nhealth page charts visible: first load {first_load_s:.2f} s (includes simulator start), "
-          f"navigation {charts_s:.2f} s")
-    assert charts_s < 3.0
+    expect(page.locator(".js-plotly-plot")).to_have_count(2, timeout=SETTLE_MS)
 
 
 def test_degraded_environment_in_the_browser(page, start_app):
