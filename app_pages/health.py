@@ -41,8 +41,10 @@ def render_charts(facts: MattermostFacts) -> None:
 def render_tables(facts: MattermostFacts) -> None:
     st.subheader("Plugins")
     if facts.plugins:
-        st.dataframe(overview.plugins_table(facts), hide_index=True, width="stretch",
-                     column_config={"Healthy": st.column_config.CheckboxColumn()})
+        st.dataframe(overview.plugins_table(facts), hide_index=True, width="stretch", column_config={
+            "Healthy": st.column_config.CheckboxColumn(width="small"),
+            "Version": st.column_config.TextColumn(width="small"),
+            "Problems": st.column_config.TextColumn(width="large")})
     else:
         st.info(facts.missing.get("Plugins", "No plugins are installed."))
     st.subheader("Cluster nodes")

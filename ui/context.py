@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 import time
+from dataclasses import dataclass
 from pathlib import Path
 
 import streamlit as st
@@ -114,17 +115,18 @@ def clear_snapshots() -> None:
     _snapshot.clear()
 
 
-def page_context() -> PageContext:
-    """What app.py established for this run: settings, the chosen environment, the signed-in admin."""
-    return st.session_state["page_context"]
-
-
+@dataclass(frozen=True)
 class PageContext:
-    def __init__(self, settings: Settings, env: EnvironmentSettings, identity, store: Store | None):
-        self.settings = settings
-        self.env = env
-        self.identity = identity
-        self.store = store
+    """What app.py established for this run: settings, the chosen environment, the signed-in admin."""
+
+    settings: Settings
+    env: EnvironmentSettings
+    visitor_token: str | None
+    store: Store | None
 
     def snapshot(self) -> Snapshot:
-        return load_snapshot(self.settings, self.env, self.identity.token)
+        return load_snapshot(self.settings, self.env, self.visitor_token)
+
+
+def page_context() -> PageContext:
+    return st.session_state["page_context"]
