@@ -39,6 +39,13 @@ def render_charts(facts: MattermostFacts) -> None:
 
 
 def render_tables(facts: MattermostFacts) -> None:
+    server, license_ = st.columns(2)
+    with server:
+        st.subheader("Server")
+        st.dataframe(overview.server_facts(facts), hide_index=True, width="stretch")
+    with license_:
+        st.subheader("License")
+        st.dataframe(overview.license_facts(facts), hide_index=True, width="stretch")
     st.subheader("Plugins")
     if facts.plugins:
         st.dataframe(overview.plugins_table(facts), hide_index=True, width="stretch", column_config={

@@ -86,6 +86,41 @@ def kpis(facts: MattermostFacts, now: datetime | None = None) -> list[Kpi]:
     return tiles
 
 
+def _date(value: datetime | None) -> str:
+    return value.date().isoformat() if value else "unknown"
+
+
+def server_facts(facts: MattermostFacts) -> pd.DataFrame:
+    server = facts.server
+    rows = [
+        ("Site name", server.site_name), ("Site URL", server.site_url), ("Version", server.version),
+        ("Build number", server.build_number), ("Build hash", server.build_hash),
+        ("Enterprise build hash", server.build_hash_enterprise), ("Build date", server.build_date),
+        ("Edition", facts.edition), ("Database schema version", server.schema_version),
+        ("Search backend", server.search_backend), ("Server ID", server.diagnostic_id),
+    ]
+    return pd.DataFrame([(k, v or "unknown") for k, v in rows], columns=["Fact", "Value"])
+
+
+def license_facts(facts: MattermostFacts) -> pd.DataFrame:
+    lic = facts.license
+    if lic is None:
+        rows = [("License", facts.missing.get("License", "unknown"))]
+    elif not lic.is_licensed:
+        rows = [("License", "none installed")]
+    else:
+        enabled = sorted(name for name, on in lic.features.items() if on)
+        rows = [
+            ("SKU", lic.sku_name or lic.sku_short_name or "unknown"), ("Licensed to", lic.licensee or "unknown"),
+            ("Company", lic.company or "unknown"), ("Contact", lic.email or "unknown"),
+            ("Seats", f"{lic.seats:,}" if lic.seats else "unknown"), ("Issued", _date(lic.issued_at)),
+            ("Starts", _date(lic.starts_at)), ("Expires", _date(lic.expires_at)),
+            ("Trial", "yes" if lic.is_trial else "no"),
+            ("Features", ", ".join(enabled) or "none reported"),
+        ]
+    return pd.DataFrame(rows, columns=["Fact", "Value"])
+
+
 def source_lines(snapshot: Snapshot, labels: dict[str, str]) -> list[tuple[SourceResult, str]]:
     """One line per source: its status word, timing and the sentence that says what to do."""
     lines = []

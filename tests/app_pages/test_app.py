@@ -43,7 +43,7 @@ def test_health_page_shows_kpis_tables_and_charts():
     titles = {chart["layout"]["title"]["text"] for chart in charts}
     assert titles == {"Posts per day", "Active users per day (users who posted)"}
     assert all(chart["data"][0]["y"] for chart in charts)
-    assert len(at.dataframe) == 3  # plugins, cluster nodes, jobs
+    assert len(at.dataframe) == 5  # server, license, plugins, cluster nodes, jobs
     assert any("Mattermost API" in s.value and "ok" in s.value for s in at.success)
 
 

@@ -114,3 +114,15 @@ def test_source_lines_carry_status_timing_and_sentence():
     })
     [(_result, line)] = overview.source_lines(snapshot, {"mattermost": "Mattermost API"})
     assert line == "**Mattermost API**: error (5 ms). Nothing is listening."
+
+
+def test_server_and_license_facts_list_what_support_asks_for():
+    server = dict(overview.server_facts(facts()).values)
+    assert server["Version"] == "11.6.1" and server["Build hash"] == "abcdef1234567890"
+    assert server["Enterprise build hash"] == "unknown"
+    lic = dict(overview.license_facts(facts()).values)
+    assert lic["Seats"] == "2,000" and lic["Licensed to"] == "Acme" and lic["Trial"] == "no"
+    assert lic["Expires"] == "2026-12-05"
+    assert dict(overview.license_facts(facts(license=LicenseInfo(False))).values) == {"License": "none installed"}
+    assert dict(overview.license_facts(facts(license=None, missing={"License": "HTTP 503"})).values) == {
+        "License": "HTTP 503"}
