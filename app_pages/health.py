@@ -42,10 +42,11 @@ def render_tables(facts: MattermostFacts) -> None:
     server, license_ = st.columns(2)
     with server:
         st.subheader("Server")
-        st.dataframe(overview.server_facts(facts), hide_index=True, width="stretch")
+        st.dataframe(overview.server_facts(facts), hide_index=True, width="stretch", height="content")
     with license_:
         st.subheader("License")
-        st.dataframe(overview.license_facts(facts), hide_index=True, width="stretch")
+        st.dataframe(overview.license_facts(facts), hide_index=True, width="stretch", height="content",
+                     column_config={"Value": st.column_config.TextColumn(width="large")})
     st.subheader("Plugins")
     if facts.plugins:
         st.dataframe(overview.plugins_table(facts), hide_index=True, width="stretch", column_config={

@@ -170,8 +170,8 @@ class MattermostFacts:
         if not self.server.enterprise_ready:
             return "Team Edition"
         if self.license is not None and self.license.is_licensed:
-            sku = self.license.sku_name or self.license.sku_short_name or "licensed"
-            return f"Enterprise Edition ({sku})"
+            sku = self.license.sku_name or self.license.sku_short_name or "unnamed"
+            return f"Enterprise Edition ({sku} license)"
         return "Enterprise Edition (unlicensed)"
 
 

@@ -150,9 +150,9 @@ def plugins_table(facts: MattermostFacts) -> pd.DataFrame:
             state = "enabled (no status reported)"
         else:
             state = f"running on {running}/{len(plugin.nodes)} nodes"
-        rows.append({"Plugin": plugin.name, "ID": plugin.id, "Version": plugin.version or "",
-                     "State": state, "Problems": problems, "Healthy": plugin.healthy})
-    return pd.DataFrame(rows, columns=["Plugin", "ID", "Version", "State", "Problems", "Healthy"])
+        rows.append({"Healthy": plugin.healthy, "Plugin": plugin.name, "ID": plugin.id,
+                     "Version": plugin.version or "", "State": state, "Problems": problems})
+    return pd.DataFrame(rows, columns=["Healthy", "Plugin", "ID", "Version", "State", "Problems"])
 
 
 def cluster_table(facts: MattermostFacts) -> pd.DataFrame:
