@@ -18,6 +18,9 @@ from settings import MattermostSettings
 
 SERVICE = "Mattermost"
 RECENT_JOBS = 50
+# Facts whose absence is normal for some deployments: the latest release comes from GitHub, which
+# air-gapped servers cannot reach. Missing, they leave a rule unknown but do not mark the source degraded.
+OPTIONAL_FACTS = {"Latest version"}
 
 
 @dataclass(frozen=True)
@@ -131,6 +134,8 @@ async def _gather(api: MattermostApi) -> dict[str, Answer]:
         "plugin_statuses": api.get("/plugins/statuses", "Plugin status per node"),
         "cluster": api.get("/cluster/status", "Cluster nodes"),
         "jobs": api.get("/jobs", "Recent jobs", {"per_page": str(RECENT_JOBS), "page": "0"}),
+        "config": api.get("/config", "Configuration"),
+        "latest_version": api.get("/latest_version", "Latest version"),
     }
     answers = dict(zip(requests, await asyncio.gather(*requests.values()), strict=True))
     if not answers["standard"].ok and answers["me"].ok:
@@ -194,6 +199,12 @@ def build_facts(url: str, answers: dict[str, Answer]) -> models.MattermostFacts:
     cluster = _parsed(models.parse_cluster, _value(answers, "cluster", missing, "Cluster nodes"),
                       missing, "Cluster nodes")
     jobs = _parsed(models.parse_jobs, _value(answers, "jobs", missing, "Recent jobs"), missing, "Recent jobs")
+    config = _value(answers, "config", missing, "Configuration")
+    if config is not None and not isinstance(config, dict):
+        missing["Configuration"] = "Configuration: Mattermost's answer was not a JSON object."
+        config = None
+    latest = _parsed(models.parse_latest_version, _value(answers, "latest_version", missing, "Latest version"),
+                     missing, "Latest version")
     return models.MattermostFacts(
         url=url,
         server=server,
@@ -205,6 +216,8 @@ def build_facts(url: str, answers: dict[str, Answer]) -> models.MattermostFacts:
         cluster_nodes=cluster or (),
         jobs=jobs or (),
         signed_in_as=me,
+        config=config,
+        latest_version=latest,
         missing=missing,
     )
 
@@ -218,9 +231,10 @@ def _judge(facts: models.MattermostFacts, answers: dict[str, Answer]) -> tuple[S
             f"The token belongs to @{me.username}, who is not a system admin, so admin-only facts "
             f"({', '.join(sorted(facts.missing)) or 'none so far'}) are missing: use a system admin's "
             "personal access token.")
-    if facts.missing:
-        first = next(iter(facts.missing.values()))
-        more = len(facts.missing) - 1
+    missing = {fact: why for fact, why in facts.missing.items() if fact not in OPTIONAL_FACTS}
+    if missing:
+        first = next(iter(missing.values()))
+        more = len(missing) - 1
         return SourceStatus.DEGRADED, first + (f" (and {more} more missing)" if more else "")
     return SourceStatus.OK, None
 

@@ -38,6 +38,7 @@ class ServerInfo:
     database_status: str | None
     filestore_status: str | None
     search_backend: str | None
+    running_as_root: bool | None = None
 
 
 @dataclass(frozen=True)
@@ -163,6 +164,8 @@ class MattermostFacts:
     cluster_nodes: tuple[ClusterNode, ...] = ()
     jobs: tuple[Job, ...] = ()
     signed_in_as: SignedInUser | None = None
+    config: dict[str, Any] | None = None  # sanitized by Mattermost: secrets arrive as a fixed mask
+    latest_version: str | None = None  # newest release tag, as the server relays it from GitHub
     missing: dict[str, str] = field(default_factory=dict)  # fact -> why it could not be read
 
     @property
@@ -227,6 +230,7 @@ def parse_server(client_config: dict[str, Any], ping: dict[str, Any], version_he
         database_status=_text(ping.get("database_status")),
         filestore_status=_text(ping.get("filestore_status")),
         search_backend=_text(ping.get("ActiveSearchBackend")),
+        running_as_root=ping.get("root_status") if isinstance(ping.get("root_status"), bool) else None,
     )
 
 
@@ -351,6 +355,13 @@ def parse_jobs(rows: list[dict[str, Any]]) -> tuple[Job, ...]:
             )
         )
     return tuple(jobs)
+
+
+def parse_latest_version(raw: dict[str, Any]) -> str:
+    tag = _text(raw.get("tag_name"))
+    if not tag:
+        raise ValueError("no tag_name in the latest release")
+    return tag.removeprefix("v")
 
 
 def parse_user(raw: dict[str, Any]) -> SignedInUser:

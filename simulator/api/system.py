@@ -49,6 +49,18 @@ async def ping(request: Request) -> JSONResponse:
     return JSONResponse(dict(sorted(body.items())), status_code=500 if unhealthy else 200, headers=headers)
 
 
+# What GitHub's "latest release" of mattermost/mattermost says, as the server relays it. Real servers without
+# internet access answer 500 here; the simulator plays one that can reach GitHub.
+LATEST_RELEASE = {"tag_name": "v11.7.1", "name": "v11.7.1", "draft": False, "prerelease": False,
+                  "html_url": "https://github.com/mattermost/mattermost/releases/tag/v11.7.1",
+                  "published_at": "2026-11-14T16:00:00Z", "body": "Mattermost v11.7.1 release notes."}
+
+
+async def latest_version(request: Request) -> JSONResponse:
+    require_admin(request)
+    return JSONResponse(LATEST_RELEASE)
+
+
 async def get_config(request: Request) -> JSONResponse:
     require_admin(request)
     config = state(request).sanitized_config
@@ -110,6 +122,7 @@ def license_props(lic: License | None) -> dict[str, str]:
 ROUTES = [
     Route("/api/v4/system/ping", ping, methods=["GET"]),
     Route("/api/v4/config", get_config, methods=["GET"]),
+    Route("/api/v4/latest_version", latest_version, methods=["GET"]),
     Route("/api/v4/config/client", client_config, methods=["GET"]),
     Route("/api/v4/license/client", client_license, methods=["GET"]),
 ]

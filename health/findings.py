@@ -1,0 +1,75 @@
+"""What a health rule concludes: a Finding, and the verdict and score over a set of them."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from enum import StrEnum
+
+
+class Severity(StrEnum):
+    CRITICAL = "critical"
+    WARNING = "warning"
+    INFO = "info"
+
+
+class State(StrEnum):
+    FIRING = "firing"
+    OK = "ok"
+    UNKNOWN = "unknown"  # the rule's inputs are missing; `evidence` says which and why
+
+
+SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
+STATE_ORDER = {State.FIRING: 0, State.UNKNOWN: 1, State.OK: 2}
+# Weights for the score: how much a rule of each severity counts, as in Mattermost's Workspace Optimization
+# (a bad critical costs far more than a bad info).
+SEVERITY_WEIGHT = {Severity.CRITICAL: 50, Severity.WARNING: 20, Severity.INFO: 5}
+
+
+@dataclass(frozen=True)
+class Finding:
+    code: str
+    area: str
+    severity: Severity
+    state: State
+    title: str
+    observed: str
+    threshold: str
+    evidence: str  # where the facts came from (endpoint, file, query)
+    remediation: str
+    docs_url: str
+    subject: str | None = None  # the node, job type or plugin a per-item finding is about
+
+    @property
+    def sort_key(self) -> tuple:
+        return (STATE_ORDER[self.state], SEVERITY_ORDER[self.severity], self.area, self.code, self.subject or "")
+
+
+@dataclass(frozen=True)
+class Verdict:
+    label: str  # "critical problems" | "needs attention" | "healthy"
+    score: int  # 0..100 over the rules whose inputs were known
+    firing: dict[Severity, int]
+    unknown: int
+    evaluated: int
+
+    @property
+    def headline(self) -> str:
+        counts = ", ".join(f"{n} {sev.value}" for sev, n in self.firing.items() if n)
+        return f"{self.label.capitalize()}: score {self.score}/100" + (f" ({counts})" if counts else "")
+
+
+def verdict(findings: list[Finding]) -> Verdict:
+    firing = {sev: sum(1 for f in findings if f.state is State.FIRING and f.severity is sev) for sev in Severity}
+    known = [f for f in findings if f.state is not State.UNKNOWN]
+    total = sum(SEVERITY_WEIGHT[f.severity] for f in known)
+    passed = sum(SEVERITY_WEIGHT[f.severity] for f in known if f.state is State.OK)
+    score = round(100 * passed / total) if total else 0
+    if firing[Severity.CRITICAL]:
+        label = "critical problems"
+    elif firing[Severity.WARNING]:
+        label = "needs attention"
+    elif known:
+        label = "healthy"
+    else:
+        label = "unknown"
+    return Verdict(label, score, firing, len(findings) - len(known), len(findings))

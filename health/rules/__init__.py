@@ -1,0 +1,18 @@
+"""The rule catalogue: importing this package registers every rule in `RULES`."""
+
+from health.rules import (  # noqa: F401  (imported for their @rule registrations)
+    auth,
+    cluster,
+    compliance,
+    database,
+    jobs,
+    license,
+    notifications,
+    platform,
+    plugins,
+    search,
+    version,
+)
+from health.rules.base import RULES, Rule
+
+__all__ = ["RULES", "Rule"]

@@ -1,0 +1,70 @@
+"""Serve an ASGI app with uvicorn in a daemon thread on loopback: what the small stand-in servers share."""
+
+from __future__ import annotations
+
+import socket
+import threading
+import time
+from pathlib import Path
+from types import TracebackType
+
+import uvicorn
+from starlette.types import ASGIApp
+
+from simulator.server import START_TIMEOUT_S, _bind, is_loopback
+
+
+class ThreadedServer:
+    """An app serving on a real port until stop(); usable as a context manager."""
+
+    def __init__(self, server: uvicorn.Server, thread: threading.Thread, sock: socket.socket,
+                 scheme: str) -> None:
+        self._server = server
+        self._thread = thread
+        self._socket = sock
+        host, port = sock.getsockname()[:2]
+        self.host: str = host
+        self.port: int = port
+        self.url = f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
+
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
+    def stop(self, timeout: float = 10.0) -> None:
+        """Stop serving; returns once the server thread has ended and the port is free again."""
+        self._server.should_exit = True
+        self._thread.join(timeout)
+        self._socket.close()
+        if self._thread.is_alive():
+            raise RuntimeError(f"server on {self.url} did not stop within {timeout} s")
+
+    def __enter__(self) -> ThreadedServer:
+        return self
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.stop()
+
+
+def serve_in_thread(app: ASGIApp, name: str, host: str = "127.0.0.1", port: int = 0, *,
+                    tls_files: tuple[Path, Path] | None = None) -> ThreadedServer:
+    """Serve `app` and return once the port accepts connections; `tls_files` (certificate, key) makes it HTTPS."""
+    if not is_loopback(host):
+        raise ValueError(f"refusing to listen on {host}: stand-in servers are test doubles (loopback only)")
+    sock = _bind(host, port)
+    certfile, keyfile = tls_files or (None, None)
+    config = uvicorn.Config(app, host=host, port=sock.getsockname()[1], log_config=None, log_level="warning",
+                            access_log=False, lifespan="off", timeout_graceful_shutdown=2,
+                            ssl_certfile=certfile, ssl_keyfile=keyfile)
+    server = uvicorn.Server(config)
+    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True, name=name)
+    thread.start()
+    deadline = time.monotonic() + START_TIMEOUT_S
+    while not server.started:
+        if not thread.is_alive() or time.monotonic() > deadline:
+            server.should_exit = True
+            sock.close()
+            raise RuntimeError(f"{name} did not start on {host}:{port}")
+        time.sleep(0.01)
+    return ThreadedServer(server, thread, sock, "https" if tls_files else "http")
