@@ -8,7 +8,7 @@ import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import urlsplit, urlunsplit
 
 import httpx
 
@@ -74,6 +74,19 @@ def _describe_status(response: httpx.Response, fact: str, path: str, username: s
     return f"{fact}: unexpected HTTP {code} on {path} ({reason})."
 
 
+def public_url(url: str) -> str:
+    """The URL without any `user:password@`, which ElasticsearchSettings.url may carry: sentences and facts
+    are shown and exported, credentials must not be."""
+    parts = urlsplit(url)
+    if "@" not in parts.netloc:
+        return url
+    return urlunsplit(parts._replace(netloc=parts.netloc.rpartition("@")[2]))
+
+
+def _username(settings: ElasticsearchSettings) -> str | None:
+    return settings.username or urlsplit(settings.url).username
+
+
 def _certificate_unverified(exc: BaseException) -> bool:
     seen: list[BaseException] = []
     current: BaseException | None = exc
@@ -90,7 +103,7 @@ def _transport_sentence(exc: httpx.HTTPError, settings: ElasticsearchSettings) -
         host = urlsplit(settings.url).hostname
         return (f"The TLS certificate of {host} could not be verified ({exc}): give the cluster a certificate "
                 "from a CA the dashboard trusts, or set elasticsearch.verify_tls = false to accept it unverified.")
-    return describe_transport_error(exc, SERVICE, settings.url, settings.timeout_seconds)
+    return describe_transport_error(exc, SERVICE, public_url(settings.url), settings.timeout_seconds)
 
 
 async def _get(client: httpx.AsyncClient, settings: ElasticsearchSettings, auth: httpx.BasicAuth | None,
@@ -103,7 +116,7 @@ async def _get(client: httpx.AsyncClient, settings: ElasticsearchSettings, auth:
     kept = {"status_code": response.status_code, "elastic_product": response.headers.get("X-Elastic-Product"),
             "content_type": response.headers.get("Content-Type")}
     if response.status_code >= 300:
-        return Reply(fact, path, error=_describe_status(response, fact, path, settings.username), **kept)
+        return Reply(fact, path, error=_describe_status(response, fact, path, _username(settings)), **kept)
     try:
         value = json.loads(response.content)
     except ValueError as exc:
@@ -113,18 +126,19 @@ async def _get(client: httpx.AsyncClient, settings: ElasticsearchSettings, auth:
 
 
 def _credentials_sentence(settings: ElasticsearchSettings) -> str:
-    if not settings.username:
-        return (f"{SERVICE} at {settings.url} requires a user name and password (HTTP 401): set "
+    username = _username(settings)
+    if not username:
+        return (f"{SERVICE} at {public_url(settings.url)} requires a user name and password (HTTP 401): set "
                 "elasticsearch.username and elasticsearch.password to the user Mattermost's search connects as.")
-    return (f"{SERVICE} at {settings.url} rejected the user name or password of {settings.username!r} "
+    return (f"{SERVICE} at {public_url(settings.url)} rejected the user name or password of {username!r} "
             "(HTTP 401): check elasticsearch.username and elasticsearch.password, or whether the user is disabled.")
 
 
 def _not_a_search_engine(settings: ElasticsearchSettings, root: Reply) -> str:
     answered = f"HTTP {root.status_code}" + (f", {root.content_type.split(';')[0]}" if root.content_type else "")
-    return (f"{settings.url} answered ({answered}) but not as Elasticsearch or OpenSearch would (no engine version "
-            "at GET /): point elasticsearch.url at the cluster's HTTP port, e.g. https://search.example.com:9200, "
-            "not at Kibana, OpenSearch Dashboards or Mattermost.")
+    return (f"{public_url(settings.url)} answered ({answered}) but not as Elasticsearch or OpenSearch would "
+            "(no engine version at GET /): point elasticsearch.url at the cluster's HTTP port, e.g. "
+            "https://search.example.com:9200, not at Kibana, OpenSearch Dashboards or Mattermost.")
 
 
 def _read(replies: dict[str, Reply], key: str, parse, missing: dict[str, str]) -> Any:
@@ -176,7 +190,7 @@ def _judge(facts: models.SearchEngineFacts, replies: dict[str, Reply],
     forbidden = [r.fact for r in replies.values() if r.status_code == 403]
     if forbidden:
         return SourceStatus.FORBIDDEN, (
-            f"User {settings.username!r} may not read {', '.join(forbidden)} (HTTP 403): grant its role the "
+            f"User {_username(settings)!r} may not read {', '.join(forbidden)} (HTTP 403): grant its role the "
             "'monitor' cluster privilege, and 'monitor' on Mattermost's indexes, to see the full picture.")
     if facts.missing:
         first = next(iter(facts.missing.values()))
@@ -210,6 +224,6 @@ async def collect(settings: ElasticsearchSettings, client: httpx.AsyncClient) ->
         return result(SourceStatus.ERROR, error=_not_a_search_engine(settings, root))
     if not any(reply.ok for reply in replies.values()):
         return result(SourceStatus.ERROR, error=root.error)
-    facts = build_facts(settings.url, identity, replies)
+    facts = build_facts(public_url(settings.url), identity, replies)
     status, error = _judge(facts, replies, settings)
     return result(status, facts, error)

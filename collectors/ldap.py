@@ -12,7 +12,7 @@ import math
 import re
 import ssl
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -138,10 +138,7 @@ def _short(text: str, limit: int = 160) -> str:
 
 
 def _result_text(conn: ldap3.Connection) -> str:
-    result = conn.result or {}
-    description = result.get("description") or f"result code {result.get('result')}"
-    message = (result.get("message") or "").strip()
-    return f"{description}: {_short(message)}" if message else str(description)
+    return _describe(conn.result or {})
 
 
 def _open(conn: ldap3.Connection, target: Target, timeout_s: float) -> str | None:
@@ -211,20 +208,25 @@ def _exists(conn: ldap3.Connection, dn: str) -> bool | None:
     return False if code == NO_SUCH_OBJECT else None
 
 
-def _bind_refusal(conn: ldap3.Connection, dn: str, naming_contexts: tuple[str, ...]) -> str:
+def _describe(result: dict[str, Any]) -> str:
+    description = result.get("description") or f"result code {result.get('result')}"
+    message = (result.get("message") or "").strip()
+    return f"{description}: {_short(message)}" if message else str(description)
+
+
+def _bind_refusal(conn: ldap3.Connection, result: dict[str, Any], dn: str, naming_contexts: tuple[str, ...]) -> str:
     """Why the bind failed, as precisely as the server lets us tell (OpenLDAP says invalidCredentials for both
     a wrong password and an unknown DN, so the DN is looked up anonymously when the directory allows it)."""
-    result = conn.result or {}
     code = result.get("result")
     held = f" (the server holds {', '.join(naming_contexts)})" if naming_contexts else ""
     if code == INVALID_DN_SYNTAX:
-        return (f"ldap.bind_dn {dn!r} is not a valid DN ({_result_text(conn)}): write it like "
+        return (f"ldap.bind_dn {dn!r} is not a valid DN ({_describe(result)}): write it like "
                 "cn=reader,dc=example,dc=com.")
     if code == CONFIDENTIALITY_REQUIRED:
-        return (f"The LDAP server refuses binds over an unencrypted connection ({_result_text(conn)}): set "
+        return (f"The LDAP server refuses binds over an unencrypted connection ({_describe(result)}): set "
                 "ldap.security to starttls, or use an ldaps:// URL with security tls.")
     if code != INVALID_CREDENTIALS:
-        return f"The LDAP server refused the bind for {dn} ({_result_text(conn)})."
+        return f"The LDAP server refused the bind for {dn} ({_describe(result)})."
     ad_reason = _AD_DATA.search(result.get("message") or "")
     reason = AD_BIND_REASONS.get(ad_reason.group(1).lower()) if ad_reason else None
     unknown = reason == "unknown"
@@ -294,71 +296,69 @@ def _server_version(conn: ldap3.Connection, vendor: str | None, root_dse: dict[s
     return None
 
 
+def _skipped(missing: dict[str, str], facts: tuple[str, ...], because: str) -> None:
+    for fact in facts:
+        missing.setdefault(fact, f"{fact}: not read, because {because}.")
+
+
 def _converse(settings: LdapSettings, conn: ldap3.Connection, target: Target,
               count_limit: int) -> tuple[SourceStatus, models.LdapFacts, str | None]:
-    """Everything after the connection is open: identity, bind, base DN, counts."""
-    timeout_s = settings.timeout_seconds
-    tls_version = _open(conn, target, timeout_s)
+    """Everything after the socket is open: bind, identity, base DN, counts."""
+    tls_version = _open(conn, target, settings.timeout_seconds)
+    bind_result, bind_ms = models.BindResult.ANONYMOUS, None
+    if settings.bind_dn:
+        started = time.perf_counter()
+        bound = conn.bind()
+        bind_ms = (time.perf_counter() - started) * 1000
+        bind_result = models.BindResult.SUCCESS if bound else models.BindResult.REFUSED
+        refusal = None if bound else dict(conn.result or {})
+    # Read after the bind: some directories answer only bound clients, and a refused bind leaves an anonymous one.
     missing: dict[str, str] = {}
     root_dse = _read_root_dse(conn, missing)
     vendor, vendor_version = models.identify_vendor(root_dse)
     naming_contexts = tuple(root_dse.get("namingcontexts", []))
-    facts: dict[str, Any] = {
-        "url": settings.url, "security": target.security, "tls_version": tls_version, "vendor": vendor,
-        "vendor_version": vendor_version, "supported_ldap_versions": models.ldap_versions(root_dse),
-        "naming_contexts": naming_contexts,
-        "supports_paged_results": models.PAGED_RESULTS_CONTROL in root_dse.get("supportedcontrol", []),
-        "base_dn": settings.base_dn, "base_dn_exists": None, "bind_dn": settings.bind_dn,
-        "bind_result": models.BindResult.ANONYMOUS, "users": None, "groups": None,
-        "bind_ms": None, "query_ms": None, "count_ms": None, "missing": missing,
-    }
+    if bind_result is not models.BindResult.REFUSED:
+        vendor_version = vendor_version or _server_version(conn, vendor, root_dse)
+    facts = models.LdapFacts(
+        url=settings.url, security=target.security, tls_version=tls_version, vendor=vendor,
+        vendor_version=vendor_version, supported_ldap_versions=models.ldap_versions(root_dse),
+        naming_contexts=naming_contexts,
+        supports_paged_results=models.PAGED_RESULTS_CONTROL in root_dse.get("supportedcontrol", []),
+        base_dn=settings.base_dn, base_dn_exists=None, bind_dn=settings.bind_dn, bind_result=bind_result,
+        users=None, groups=None, bind_ms=bind_ms, query_ms=None, count_ms=None, missing=missing,
+    )
+    if bind_result is models.BindResult.REFUSED:
+        sentence = _bind_refusal(conn, refusal, settings.bind_dn or "", naming_contexts)
+        _skipped(missing, ("Base DN", "User count", "Group count"), "the bind failed")
+        return SourceStatus.ERROR, facts, sentence
 
-    if settings.bind_dn:
-        started = time.perf_counter()
-        bound = conn.bind()
-        facts["bind_ms"] = (time.perf_counter() - started) * 1000
-        if not bound:
-            sentence = _bind_refusal(conn, settings.bind_dn, naming_contexts)
-            facts["bind_result"] = models.BindResult.REFUSED
-            for fact in ("Base DN", "User count", "Group count"):
-                missing[fact] = f"{fact}: not read, because the bind failed."
-            return SourceStatus.ERROR, models.LdapFacts(**facts), sentence
-        facts["bind_result"] = models.BindResult.SUCCESS
-
-    if not _valid_dn(settings.base_dn):
-        sentence = f"ldap.base_dn {settings.base_dn!r} is not a valid DN: write it like dc=example,dc=com."
-        missing["Base DN"] = sentence
-        return SourceStatus.ERROR, models.LdapFacts(**facts), sentence
     started = time.perf_counter()
     exists = _exists(conn, settings.base_dn)
-    facts["query_ms"] = (time.perf_counter() - started) * 1000
-    facts["base_dn_exists"] = exists
+    facts = replace(facts, base_dn_exists=exists, query_ms=(time.perf_counter() - started) * 1000)
     if not exists:
         sentence = _base_dn_sentence(conn, settings, target, naming_contexts, exists)
         missing["Base DN"] = sentence
-        for fact in ("User count", "Group count"):
-            missing[fact] = f"{fact}: not read, because the base DN could not be read."
-        facts["vendor_version"] = vendor_version or _server_version(conn, vendor, root_dse)
-        return SourceStatus.ERROR, models.LdapFacts(**facts), sentence
+        _skipped(missing, ("User count", "Group count"), "the base DN could not be read")
+        return SourceStatus.ERROR, facts, sentence
 
     started = time.perf_counter()
-    deadline = time.monotonic() + timeout_s
-    facts["users"] = _count_fact(conn, settings, "user", "user_filter", settings.user_filter, count_limit,
-                                 deadline, missing)
-    facts["groups"] = _count_fact(conn, settings, "group", "group_filter", settings.group_filter, count_limit,
-                                  deadline, missing)
-    facts["count_ms"] = (time.perf_counter() - started) * 1000
-    facts["vendor_version"] = vendor_version or _server_version(conn, vendor, root_dse)
+    deadline = time.monotonic() + settings.timeout_seconds
+    users = _count_fact(conn, settings, "user", "user_filter", settings.user_filter, count_limit, deadline, missing)
+    groups = _count_fact(conn, settings, "group", "group_filter", settings.group_filter, count_limit, deadline,
+                         missing)
+    facts = replace(facts, users=users, groups=groups, count_ms=(time.perf_counter() - started) * 1000)
     if missing:
         first = next(iter(missing.values()))
         more = len(missing) - 1
-        return SourceStatus.DEGRADED, models.LdapFacts(**facts), first + (f" (and {more} more missing)" if more else "")
-    return SourceStatus.OK, models.LdapFacts(**facts), None
+        return SourceStatus.DEGRADED, facts, first + (f" (and {more} more missing)" if more else "")
+    return SourceStatus.OK, facts, None
 
 
 def _base_dn_sentence(conn: ldap3.Connection, settings: LdapSettings, target: Target,
                       naming_contexts: tuple[str, ...], exists: bool | None) -> str:
     held = f" (it holds {', '.join(naming_contexts)})" if naming_contexts else ""
+    if not _valid_dn(settings.base_dn):
+        return f"ldap.base_dn {settings.base_dn!r} is not a valid DN: write it like dc=example,dc=com."
     if exists is None:
         return (f"The base DN {settings.base_dn} could not be read on {target.where} ({_result_text(conn)}): "
                 "check ldap.base_dn and the bind DN's read rights.")

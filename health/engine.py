@@ -29,6 +29,8 @@ def run_rule(rule: Rule, inputs: RuleInputs) -> list[Finding]:
         reset_evidence(token)
     evidence = f"{inputs.origin}: " + "; ".join(sources) if sources else inputs.origin
     checks: list[Check] = outcome if isinstance(outcome, list) else [outcome]
+    if not checks:
+        checks = [Check(False, "nothing of this kind to check", "")]
     return [_finding(rule, State.FIRING if c.firing else State.OK, c.observed, c.threshold, evidence, c.subject)
             for c in checks]
 

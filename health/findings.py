@@ -47,7 +47,7 @@ class Finding:
 @dataclass(frozen=True)
 class Verdict:
     label: str  # "critical problems" | "needs attention" | "healthy"
-    score: int  # 0..100 over the rules whose inputs were known
+    score: int | None  # 0..100 over the rules whose inputs were known; None when none were
     firing: dict[Severity, int]
     unknown: int
     evaluated: int
@@ -55,7 +55,8 @@ class Verdict:
     @property
     def headline(self) -> str:
         counts = ", ".join(f"{n} {sev.value}" for sev, n in self.firing.items() if n)
-        return f"{self.label.capitalize()}: score {self.score}/100" + (f" ({counts})" if counts else "")
+        score = "no data to score" if self.score is None else f"score {self.score}/100"
+        return f"{self.label.capitalize()}: {score}" + (f" ({counts})" if counts else "")
 
 
 def verdict(findings: list[Finding]) -> Verdict:
@@ -63,7 +64,7 @@ def verdict(findings: list[Finding]) -> Verdict:
     known = [f for f in findings if f.state is not State.UNKNOWN]
     total = sum(SEVERITY_WEIGHT[f.severity] for f in known)
     passed = sum(SEVERITY_WEIGHT[f.severity] for f in known if f.state is State.OK)
-    score = round(100 * passed / total) if total else 0
+    score = round(100 * passed / total) if total else None
     if firing[Severity.CRITICAL]:
         label = "critical problems"
     elif firing[Severity.WARNING]:

@@ -8,6 +8,7 @@ below LogSettings.FileLevel are left out, as the server does.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import random
 from dataclasses import dataclass, field
@@ -62,6 +63,13 @@ def node_started_ms(scenario: Scenario, node: ClusterNode) -> int:
     return scenario.now_ms - rng.randint(30 * 60, 72 * 60) * MINUTE_MS
 
 
+def node_build_hash(scenario: Scenario, node: ClusterNode) -> str:
+    """The git commit a node's binary was built from: a node left on another version runs another build."""
+    if node.version == scenario.build.version:
+        return scenario.build.build_hash
+    return hashlib.sha1(f"mattermost {node.version}".encode(), usedforsecurity=False).hexdigest()
+
+
 def node_for_job(scenario: Scenario, job: Job) -> ClusterNode:
     """The node whose job server picked the job up: any node may, so spread them by id."""
     return scenario.nodes[sum(map(ord, job.id)) % len(scenario.nodes)]
@@ -99,6 +107,7 @@ def _token(rng: random.Random) -> str:
 def _startup(scenario: Scenario, config: dict[str, Any], node: ClusterNode, at: int, cpu_cores: int,
              rng: random.Random) -> list[_Line]:
     b = scenario.build
+    build_hash = node_build_hash(scenario, node)
 
     def step(level: str, msg: str, caller: str, **fields: Any) -> _Line:
         nonlocal at
@@ -107,9 +116,9 @@ def _startup(scenario: Scenario, config: dict[str, Any], node: ClusterNode, at: 
 
     lines = [
         step("info", "Server is initializing...", "app/server.go:274", go_version=GO_VERSION),
-        step("info", f"Current version is {node.version} ({node.version}/{b.build_date}/{b.build_hash}/"
+        step("info", f"Current version is {node.version} ({node.version}/{b.build_date}/{build_hash}/"
                      f"{b.build_hash_enterprise})", "app/server.go:520", current_version=node.version,
-             build_number=node.version, build_date=b.build_date, build_hash=b.build_hash,
+             build_number=node.version, build_date=b.build_date, build_hash=build_hash,
              build_hash_enterprise=b.build_hash_enterprise, service_environment="production"),
         step("info", "Enterprise Build", "app/server.go:530", enterprise_build=b.enterprise_ready),
         step("info", "Printing current working directory", "app/server.go:536", cwd="/mattermost"),

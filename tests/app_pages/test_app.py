@@ -43,7 +43,8 @@ def test_health_page_shows_kpis_tables_and_charts():
     titles = {chart["layout"]["title"]["text"] for chart in charts}
     assert titles == {"Posts per day", "Active users per day (users who posted)"}
     assert all(chart["data"][0]["y"] for chart in charts)
-    assert len(at.dataframe) == 5  # server, license, plugins, cluster nodes, jobs
+    assert len(at.dataframe) >= 5  # server, license, plugins, cluster nodes, jobs, and findings by area
+    assert "Score" in labels and any(e.label.startswith("Platform") for e in at.expander)
     assert any("Mattermost API" in s.value and "ok" in s.value for s in at.success)
 
 
@@ -130,7 +131,8 @@ def test_a_failing_server_is_one_sentence_and_the_page_keeps_working(monkeypatch
     assert at.title[0].value == "Health · Production"
     [line] = [e.value for e in at.error if "Mattermost API" in e.value]
     assert "HTTP 502" in line
-    assert not at.metric
+    assert "Version" not in [m.label for m in at.metric]
+    assert "no data to score" in " ".join(i.value for i in at.info)
 
 
 def test_malformed_settings_name_the_setting(monkeypatch):

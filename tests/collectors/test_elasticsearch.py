@@ -1,4 +1,4 @@
-"""The Elasticsearch/OpenSearch collector against the stand-in cluster: facts per engine, and one sentence per failure."""
+"""The search collector against the stand-in cluster: facts per engine, and one sentence per failure."""
 
 import socket
 from collections.abc import Callable, Iterator
@@ -115,6 +115,16 @@ async def test_basic_auth_with_the_right_password(search_engine):
     result = await run(settings_for(engine.url, engine.admin))
     assert result.status is SourceStatus.OK, result.error
     assert result.data.version == "8.15.3"
+
+
+async def test_credentials_in_the_url_are_used_but_never_shown(search_engine):
+    engine = search_engine("elasticsearch-8", security=True)
+    host = engine.url.removeprefix("http://")
+    result = await run(settings_for(f"http://elastic:{engine.admin.password}@{host}"))
+    assert result.status is SourceStatus.OK, result.error
+    assert result.data.url == engine.url
+    wrong = await run(settings_for(f"http://elastic:not-the-password@{host}"))
+    assert "'elastic'" in wrong.error and "not-the-password" not in wrong.error
 
 
 @pytest.mark.parametrize("release", ["elasticsearch-8", "opensearch-2"])

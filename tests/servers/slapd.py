@@ -18,6 +18,7 @@ import base64
 import contextlib
 import datetime
 import hashlib
+import importlib.util
 import ipaddress
 import os
 import secrets
@@ -141,9 +142,7 @@ access to dn.subtree="cn=Monitor" by dn.exact="{READER_DN}" read by * none
 
 def make_certificates(root: Path) -> None:
     """A throwaway CA (ca.crt) and a server certificate for localhost and 127.0.0.1 signed by it."""
-    try:
-        import cryptography  # noqa: F401  (only asking whether it is installed)
-    except ImportError:
+    if importlib.util.find_spec("cryptography") is None:
         _certificates_with_openssl(root)
     else:
         _certificates_with_cryptography(root)

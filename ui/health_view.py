@@ -1,0 +1,140 @@
+"""Streamlit panels of the health page; the page itself only arranges them."""
+
+from __future__ import annotations
+
+import streamlit as st
+
+from collectors import Snapshot, SourceStatus
+from collectors.mattermost_models import MattermostFacts
+from health import charts, overview, report
+from health.findings import Finding, Severity, State, Verdict
+
+LINE_STYLE = {SourceStatus.OK: st.success, SourceStatus.DEGRADED: st.warning, SourceStatus.FORBIDDEN: st.warning,
+              SourceStatus.ERROR: st.error, SourceStatus.NOT_CONFIGURED: st.info}
+VERDICT_STYLE = {"critical problems": st.error, "needs attention": st.warning, "healthy": st.success,
+                 "unknown": st.info}
+SEVERITY_ICONS = {Severity.CRITICAL: ":material/error:", Severity.WARNING: ":material/warning:",
+                  Severity.INFO: ":material/info:"}
+
+
+def render_sources(snapshot: Snapshot, labels: dict[str, str]) -> None:
+    for result, line in overview.source_lines(snapshot, labels):
+        LINE_STYLE[result.status](line)
+
+
+def render_verdict(verdict: Verdict) -> None:
+    VERDICT_STYLE[verdict.label](f"**{verdict.headline}**. {verdict.evaluated} checks ran; "
+                                 f"{verdict.unknown} could not be judged for lack of data.")
+    with st.container(horizontal=True):
+        st.metric("Score", "n/a" if verdict.score is None else f"{verdict.score}/100", border=True,
+                  help="Weighted share of passed checks (critical 50, warning 20, info 5), over checks with data.")
+        for severity in Severity:
+            st.metric(f"{severity.value.capitalize()} firing", verdict.firing[severity], border=True)
+        st.metric("Unknown", verdict.unknown, border=True, help="Checks whose inputs could not be read.")
+
+
+def _style(table):
+    colours = {sev.value: colour for sev, colour in report.SEVERITY_COLOURS.items()}
+
+    def row_colour(row):
+        firing = row["State"].endswith(State.FIRING.value)
+        colour = colours.get(row["Severity"], "") if firing else ""
+        return [f"background-color: {colour}" if colour else "" for _ in row]
+
+    return table.style.apply(row_colour, axis=1)
+
+
+def render_findings(findings: list[Finding]) -> None:
+    areas = sorted({f.area for f in findings})
+    severity_col, state_col, area_col = st.columns(3)
+    severities = severity_col.multiselect("Severity", [s.value for s in Severity], default=[s.value for s in Severity])
+    states = state_col.multiselect("State", [s.value for s in State], default=[State.FIRING.value, State.UNKNOWN.value])
+    chosen_areas = area_col.multiselect("Area", areas, default=areas)
+    shown = [f for f in findings
+             if f.severity.value in severities and f.state.value in states and f.area in chosen_areas]
+    if not shown:
+        st.info("No finding matches these filters.")
+        return
+    config = {"Docs": st.column_config.LinkColumn(display_text="docs"),
+              "Remediation": st.column_config.TextColumn(width="large"),
+              "Observed": st.column_config.TextColumn(width="medium")}
+    for area, items in report.by_area(shown).items():
+        all_in_area = [f for f in findings if f.area == area]
+        firing = [f for f in items if f.state is State.FIRING]
+        icon = SEVERITY_ICONS[min((f.severity for f in firing), key=list(Severity).index)] if firing else None
+        with st.expander(f"{area}: {report.area_summary(all_in_area)}", expanded=bool(firing), icon=icon):
+            st.dataframe(_style(report.findings_table(items)), hide_index=True, width="stretch", column_config=config)
+
+
+def render_kpis(facts: MattermostFacts) -> None:
+    with st.container(horizontal=True):
+        for kpi in overview.kpis(facts):
+            st.metric(kpi.label, kpi.value, delta=kpi.delta, delta_color=kpi.delta_color, help=kpi.help,
+                      border=True)
+
+
+def render_server_line(facts: MattermostFacts) -> None:
+    site = f"{facts.server.site_name or 'Mattermost'} at {facts.server.site_url or facts.url}"
+    if overview.server_unhealthy(facts):
+        st.error(f"Mattermost reports a problem through its own ping: {overview.server_status_line(facts)}.",
+                 icon=":material/heart_broken:")
+        st.caption(site)
+    else:
+        st.caption(f"{site} · {overview.server_status_line(facts)}")
+
+
+def render_usage_charts(facts: MattermostFacts) -> None:
+    left, right = st.columns(2)
+    with left:
+        if facts.posts_per_day:
+            st.plotly_chart(charts.posts_per_day(facts.posts_per_day), width="stretch")
+        else:
+            st.info(facts.missing.get("Posts per day", "Mattermost reported no posts per day."))
+    with right:
+        if facts.active_users_per_day:
+            st.plotly_chart(charts.active_users_per_day(facts.active_users_per_day), width="stretch")
+        else:
+            st.info(facts.missing.get("Active users per day", "Mattermost reported no active users per day."))
+
+
+def render_server_tables(facts: MattermostFacts) -> None:
+    server, license_ = st.columns(2)
+    with server:
+        st.subheader("Server")
+        st.dataframe(overview.server_facts(facts), hide_index=True, width="stretch", height="content")
+    with license_:
+        st.subheader("License")
+        st.dataframe(overview.license_facts(facts), hide_index=True, width="stretch", height="content",
+                     column_config={"Value": st.column_config.TextColumn(width="large")})
+    st.subheader("Plugins")
+    if facts.plugins:
+        st.dataframe(overview.plugins_table(facts), hide_index=True, width="stretch", column_config={
+            "Healthy": st.column_config.CheckboxColumn(width="small"),
+            "Version": st.column_config.TextColumn(width="small"),
+            "Problems": st.column_config.TextColumn(width="large")})
+    else:
+        st.info(facts.missing.get("Plugins", "No plugins are installed."))
+    st.subheader("Cluster nodes")
+    if facts.cluster_nodes:
+        for note in overview.cluster_notes(facts):
+            st.warning(note)
+        st.dataframe(overview.cluster_table(facts), hide_index=True, width="stretch")
+    else:
+        st.info(facts.missing.get("Cluster nodes", "No cluster nodes reported: this server runs without "
+                                                    "high availability (ClusterSettings.Enable is off)."))
+    st.subheader("Recent jobs")
+    if facts.jobs:
+        st.dataframe(overview.jobs_table(facts), hide_index=True, width="stretch", column_config={
+            "Progress %": st.column_config.ProgressColumn(min_value=0, max_value=100),
+            "Created": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "Last activity": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm"),
+            "Error": st.column_config.TextColumn(width="large")})
+    else:
+        st.info(facts.missing.get("Recent jobs", "Mattermost reported no jobs."))
+
+
+def render_missing(facts: MattermostFacts) -> None:
+    if facts.missing:
+        with st.expander(f"{len(facts.missing)} facts could not be read"):
+            for fact, reason in facts.missing.items():
+                st.markdown(f"- **{fact}**: {reason}")
