@@ -102,6 +102,8 @@ class LdapSettings(_Section):
     base_dn: str
     user_filter: str = "(objectClass=person)"
     group_filter: str = "(|(objectClass=groupOfNames)(objectClass=groupOfUniqueNames)(objectClass=group))"
+    ca_bundle: Path | None = None
+    verify_tls: bool = True
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
     @field_validator("url")

@@ -15,7 +15,7 @@ import certifi
 import httpx
 import uvloop
 
-from collectors import mattermost
+from collectors import ldap, mattermost
 from collectors.base import Snapshot, SourceResult, SourceStatus
 from settings import EnvironmentSettings, env_var_name
 
@@ -41,6 +41,7 @@ class PlannedSource:
 
 SOURCES: tuple[Source, ...] = (
     Source("mattermost", "Mattermost API", mattermost.collect, "mattermost", "url"),
+    Source("ldap", "LDAP", ldap.collect, "ldap", "url"),
 )
 
 

@@ -28,7 +28,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
-from simulator.self_signed import self_signed
+from simulator.self_signed import new_key, self_signed
 from simulator.threaded_server import ThreadedServer, serve_in_thread
 
 Health = Literal["green", "yellow", "red"]
@@ -450,7 +450,7 @@ def start_search_engine(release: str = "elasticsearch-8", *, health: Health = "g
     tls_files = None
     if tls_dir is not None:
         now = datetime.now(UTC)
-        pair = self_signed(f"CN={host}", now - timedelta(days=1), now + timedelta(days=90), rsa_bits=None,
+        pair = self_signed(f"CN={host}", now - timedelta(days=1), now + timedelta(days=90), key=new_key(None),
                            hosts=(host, "localhost"))
         tls_files = pair.write_pem(Path(tls_dir.name), "node")
     try:

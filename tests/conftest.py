@@ -3,4 +3,5 @@
 pytest_plugins = [
     "tests.servers.postgres",
     "tests.servers.simulator",
+    "tests.servers.slapd",
 ]
