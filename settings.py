@@ -120,6 +120,7 @@ class ElasticsearchSettings(_Section):
     username: str | None = None
     password: SecretStr | None = None
     verify_tls: bool = True
+    ca_bundle: Path | None = None
     timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
     _check_url = field_validator("url")(_http_url)
@@ -127,6 +128,9 @@ class ElasticsearchSettings(_Section):
 
 class SamlSettings(_Section):
     metadata_url: str
+    verify_tls: bool = True
+    ca_bundle: Path | None = None
+    timeout_seconds: float = Field(default=10.0, gt=0, le=300)
 
     _check_url = field_validator("metadata_url")(_http_url)
 

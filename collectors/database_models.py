@@ -14,6 +14,7 @@ from typing import Any
 
 QUERY_CHARS = 200
 CHANNEL_TYPES = {"O": "public", "P": "private", "D": "direct", "G": "group"}
+EPOCH_ISO_WEEKDAY = 4  # 1970-01-01 was a Thursday
 WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # Quoted literals in query text can hold e-mail addresses, tokens or passwords typed into ad-hoc SQL.
 _LITERAL = re.compile(r"'(?:[^']|'')*'?")
@@ -444,4 +445,9 @@ def parse_top_channels(rows: list[dict[str, Any]]) -> tuple[ChannelMessages, ...
 
 
 def parse_post_activity(rows: list[dict[str, Any]], since: datetime) -> PostActivity:
-    return PostActivity(since=since, cells=tuple(HourlyPosts(r["weekday"], r["hour"], r["posts"]) for r in rows))
+    cells: dict[tuple[int, int], int] = {}
+    for row in rows:
+        days, hour = divmod(row["epoch_hour"], 24)
+        weekday = (days + EPOCH_ISO_WEEKDAY - 1) % 7 + 1
+        cells[weekday, hour] = cells.get((weekday, hour), 0) + row["posts"]
+    return PostActivity(since=since, cells=tuple(HourlyPosts(d, h, n) for (d, h), n in sorted(cells.items())))

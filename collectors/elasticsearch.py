@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import ssl
 import time
 from dataclasses import dataclass
 from typing import Any
@@ -87,22 +86,7 @@ def _username(settings: ElasticsearchSettings) -> str | None:
     return settings.username or urlsplit(settings.url).username
 
 
-def _certificate_unverified(exc: BaseException) -> bool:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return True
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return False
-
-
 def _transport_sentence(exc: httpx.HTTPError, settings: ElasticsearchSettings) -> str:
-    if _certificate_unverified(exc):
-        host = urlsplit(settings.url).hostname
-        return (f"The TLS certificate of {host} could not be verified ({exc}): give the cluster a certificate "
-                "from a CA the dashboard trusts, or set elasticsearch.verify_tls = false to accept it unverified.")
     return describe_transport_error(exc, SERVICE, public_url(settings.url), settings.timeout_seconds)
 
 

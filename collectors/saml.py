@@ -6,13 +6,11 @@ expand entities or fetch external references.
 
 from __future__ import annotations
 
-import ssl
 import time
 import xml.etree.ElementTree as ET
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import urlsplit
 
 import defusedxml.ElementTree as SafeET
 import httpx
@@ -41,17 +39,6 @@ class Download:
     content_type: str
 
 
-def _certificate_unverified(exc: BaseException) -> bool:
-    seen: list[BaseException] = []
-    current: BaseException | None = exc
-    while current is not None and current not in seen:
-        if isinstance(current, ssl.SSLCertVerificationError):
-            return True
-        seen.append(current)
-        current = current.__cause__ or current.__context__
-    return False
-
-
 def _timeout_s(client: httpx.AsyncClient) -> float:
     timeout = client.timeout
     return timeout.read or timeout.connect or 0.0
@@ -74,10 +61,6 @@ async def fetch(url: str, client: httpx.AsyncClient) -> Download:
                 chunks.append(chunk)
             return Download(b"".join(chunks), response.headers.get("Content-Type", ""))
     except httpx.HTTPError as exc:
-        if _certificate_unverified(exc):
-            raise Unusable(
-                f"The TLS certificate of {urlsplit(url).hostname} could not be verified ({exc}): the identity "
-                "provider must present a certificate from a CA the dashboard trusts.") from None
         raise Unusable(describe_transport_error(exc, SERVICE, url, _timeout_s(client))) from None
 
 
@@ -95,6 +78,10 @@ def _describe_status(code: int, url: str) -> str:
 
 
 def parse_xml(download: Download, url: str) -> ET.Element:
+    web_page = Unusable(f"{url} returned a web page instead of SAML metadata, perhaps a sign-in page: use the "
+                        "IdP's metadata URL (it needs no sign-in and returns XML).")
+    if download.content[:200].lstrip(b"\xef\xbb\xbf \t\r\n").lower().startswith((b"<!doctype html", b"<html")):
+        raise web_page
     try:
         return SafeET.fromstring(download.content, forbid_dtd=True)
     except DefusedXmlException:
@@ -102,13 +89,11 @@ def parse_xml(download: Download, url: str) -> ET.Element:
             f"The metadata at {url} declares a DTD or entities, which SAML metadata never needs: it was not parsed "
             "(the server may be misconfigured or hostile); check the URL and the IdP.") from None
     except ET.ParseError as exc:
-        head = download.content[:200].lstrip().lower()
-        if "html" in download.content_type or head.startswith((b"<!doctype html", b"<html")):
-            raise Unusable(
-                f"{url} returned a web page instead of SAML metadata, perhaps a sign-in page: use the IdP's "
-                "metadata URL (it needs no sign-in and returns XML).") from None
-        raise Unusable(f"{url} did not return XML ({exc}): check that saml.metadata_url is the IdP's metadata "
-                       "URL.") from None
+        if "html" in download.content_type:
+            raise web_page from None
+        answered = download.content_type.split(";")[0] or "no content type"
+        raise Unusable(f"{url} did not return XML ({answered}; {exc}): check that saml.metadata_url is the "
+                       "IdP's metadata URL.") from None
 
 
 def idp_entity(root: ET.Element, url: str) -> tuple[ET.Element, ET.Element]:

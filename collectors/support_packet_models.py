@@ -243,15 +243,15 @@ def timestamp(value: Any) -> datetime | None:
     """RFC 3339 text (jobs.yaml, diagnostics.yaml) or epoch milliseconds (metadata.yaml, legacy jobs)."""
     if isinstance(value, datetime):
         return value if value.tzinfo else value.replace(tzinfo=UTC)
-    number = integer(value)
-    if number is not None and text(value) is not None and text(value).lstrip("-").isdigit():
-        return datetime.fromtimestamp(number / 1000, UTC) if number > 0 else None
     raw = text(value)
     if raw is None:
         return None
     try:
+        if raw.lstrip("-").isdigit():
+            ms = int(raw)
+            return datetime.fromtimestamp(ms / 1000, UTC) if ms > 0 else None
         parsed = datetime.fromisoformat(raw.replace("Z", "+00:00"))
-    except ValueError:
+    except (ValueError, OverflowError, OSError):
         return None
     if parsed.year <= 1970:  # the zero time of a job that never started
         return None

@@ -17,6 +17,7 @@ import json
 import random
 import secrets
 import tempfile
+from collections.abc import Callable
 from dataclasses import dataclass, field, replace
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
@@ -369,7 +370,7 @@ def _cat(request: Request, rows: list[dict[str, Any]]) -> Response:
 def build_app(cluster: Cluster) -> Starlette:
     security = Security(cluster)
 
-    def endpoint(action: str, answer, *, cluster_level: bool = True):
+    def endpoint(action: str, answer: Callable[[Request, User | None], Response], *, cluster_level: bool = True):
         async def handle(request: Request) -> Response:
             user = security.user(request)
             if isinstance(user, Response):

@@ -6,7 +6,6 @@ import socket
 import threading
 import time
 from pathlib import Path
-from types import TracebackType
 
 import uvicorn
 from starlette.types import ASGIApp
@@ -15,7 +14,7 @@ from simulator.server import START_TIMEOUT_S, _bind, is_loopback
 
 
 class ThreadedServer:
-    """An app serving on a real port until stop(); usable as a context manager."""
+    """An app serving on a real port until stop()."""
 
     def __init__(self, server: uvicorn.Server, thread: threading.Thread, sock: socket.socket,
                  scheme: str) -> None:
@@ -27,10 +26,6 @@ class ThreadedServer:
         self.port: int = port
         self.url = f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
-    @property
-    def running(self) -> bool:
-        return self._thread.is_alive()
-
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving; returns once the server thread has ended and the port is free again."""
         self._server.should_exit = True
@@ -38,13 +33,6 @@ class ThreadedServer:
         self._socket.close()
         if self._thread.is_alive():
             raise RuntimeError(f"server on {self.url} did not stop within {timeout} s")
-
-    def __enter__(self) -> ThreadedServer:
-        return self
-
-    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
-                 tb: TracebackType | None) -> None:
-        self.stop()
 
 
 def serve_in_thread(app: ASGIApp, name: str, host: str = "127.0.0.1", port: int = 0, *,

@@ -162,7 +162,7 @@ async def test_self_signed_certificate_is_a_tls_sentence(search_engine):
     result = await run(settings_for(engine.url))
     assert result.status is SourceStatus.ERROR
     assert "TLS certificate of 127.0.0.1 could not be verified" in result.error
-    assert "elasticsearch.verify_tls = false" in result.error
+    assert "set ca_bundle" in result.error
 
 
 async def test_unverified_tls_reads_the_facts(search_engine):
