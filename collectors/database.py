@@ -114,13 +114,17 @@ def _first_line(exc: BaseException) -> str:
     return " ".join(text.split("\n", 1)[0].split()).rstrip(".")
 
 
+def connect_timeout_s(timeout_s: float) -> int:
+    return max(MIN_CONNECT_TIMEOUT_S, math.ceil(timeout_s))
+
+
 def describe_connect_error(exc: BaseException, target: Target, timeout_s: float) -> str:
     """One sentence for a connection that could not be made; never contains the password."""
     text = str(exc).lower()
     where, user, db = target.where, target.user, target.dbname
     if isinstance(exc, TimeoutError) or "timeout expired" in text or "timed out" in text:
-        return (f"Could not connect to PostgreSQL at {where} within {timeout_s:g} s: check the host and port in "
-                "the DSN, and that no firewall drops the traffic.")
+        return (f"Could not connect to PostgreSQL at {where} within {connect_timeout_s(timeout_s)} s: check the host "
+                "and port in the DSN, and that no firewall drops the traffic.")
     if "password authentication failed" in text:
         return (f"PostgreSQL at {where} rejected the password for role {user!r}: check the password in the "
                 "database DSN (and that the role exists and may log in).")
@@ -183,11 +187,11 @@ async def open_session(settings: DatabaseSettings) -> psycopg.AsyncConnection[di
     target = Target.parse(dsn)
     timeout_s = settings.timeout_seconds
     try:
-        async with asyncio.timeout(timeout_s + NETWORK_GRACE_S):
+        async with asyncio.timeout(connect_timeout_s(timeout_s) + NETWORK_GRACE_S):
             conn = await psycopg.AsyncConnection.connect(
                 dsn,
                 autocommit=True,
-                connect_timeout=max(MIN_CONNECT_TIMEOUT_S, math.ceil(timeout_s)),
+                connect_timeout=connect_timeout_s(timeout_s),
                 application_name=APPLICATION_NAME,
                 row_factory=dict_row,
             )

@@ -202,3 +202,26 @@ def mfa(inputs: RuleInputs) -> Check:
         return not_applicable("users sign in through SAML, where the IdP enforces MFA")
     enforce = setting(config, "ServiceSettings.EnforceMultifactorAuthentication")
     return check(not enforce, f"EnforceMultifactorAuthentication = {enforce}", "true")
+
+
+@rule("SAML_CERT_EXPIRING", area=AREA, severity=Severity.CRITICAL,
+      title="The IdP's signing certificate expires within 30 days",
+      remediation="Ask the IdP team for the new signing certificate, upload it in System Console > SAML 2.0 before "
+                  "the old one expires, or every SAML login fails.", docs=docs.SAML)
+def saml_cert(inputs: RuleInputs) -> Check:
+    facts = need(inputs.saml)
+    cert = facts.soonest_expiring
+    if cert is None:
+        raise MissingInput("the IdP metadata has no signing certificate")
+    return check(cert.days_to_expiry <= 30, f"{cert.subject} expires {cert.not_after:%Y-%m-%d} "
+                 f"({cert.days_to_expiry} days)", "more than 30 days left")
+
+
+@rule("LDAP_CLEARTEXT_BIND", area=AREA, severity=Severity.WARNING,
+      title="The LDAP bind password travels unencrypted",
+      remediation="Use ldaps:// (TLS) or STARTTLS for the LDAP connection.", docs=docs.LDAP)
+def ldap_cleartext(inputs: RuleInputs) -> Check:
+    facts = need(inputs.ldap)
+    if not facts.bind_dn:
+        return not_applicable("anonymous bind: no password is sent")
+    return check(facts.security == "none", f"{facts.url} with security {facts.security}", "TLS or STARTTLS")

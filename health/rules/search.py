@@ -113,3 +113,38 @@ def es_skip_tls(inputs: RuleInputs) -> Check:
     https = str(es.get("ConnectionURL") or "").startswith("https://")
     skip = bool(es.get("SkipTLSVerification"))
     return check(https and skip, f"SkipTLSVerification = {skip}", "certificates verified")
+
+
+@rule("ES_VERSION_UNSUPPORTED", area=AREA, severity=Severity.CRITICAL,
+      title="The search cluster runs a version Mattermost does not support",
+      remediation="Upgrade to Elasticsearch 8 or 9, or OpenSearch 2 or 3.", docs=docs.ELASTICSEARCH)
+def es_version(inputs: RuleInputs) -> Check:
+    facts = need(inputs.search)
+    if facts.major_version is None:
+        raise MissingInput("the search cluster did not report its version")
+    supported = (8, 9) if facts.distribution == "elasticsearch" else (2, 3)
+    return check(facts.major_version not in supported, f"{facts.distribution} {facts.version}",
+                 f"{facts.distribution} {' or '.join(map(str, supported))}")
+
+
+@rule("ES_MISSING_ICU", area=AREA, severity=Severity.WARNING, title="The ICU analysis plugin is missing",
+      remediation="Install analysis-icu (or opensearch-analysis-icu) on every node: search in Chinese, Japanese, "
+                  "Korean and other languages depends on it.", docs=docs.ELASTICSEARCH)
+def es_icu(inputs: RuleInputs) -> Check:
+    facts = need(inputs.search)
+    if "Plugins" in facts.missing:
+        raise MissingInput(facts.missing["Plugins"])
+    plugins = sorted({p.component for p in facts.plugins}) or ["none"]
+    return check(not facts.has_analysis_icu, f"plugins: {', '.join(plugins)}", "analysis-icu installed")
+
+
+@rule("ES_CLUSTER_HEALTH", area=AREA, severity=Severity.WARNING, title="The search cluster is not green",
+      remediation="Yellow: replicas are unassigned (add a node or set replicas to 0 on a single node). Red: a "
+                  "primary shard is lost; restore it or reindex from System Console > Elasticsearch.",
+      docs=docs.ELASTICSEARCH)
+def es_health(inputs: RuleInputs) -> Check:
+    facts = need(inputs.search)
+    if facts.health_status is None:
+        raise MissingInput(facts.missing.get("Cluster health", "the cluster health was not reported"))
+    return check(facts.health_status != "green", f"cluster {facts.health_status}, "
+                 f"{facts.unassigned_shards or 0} unassigned shards", "green")

@@ -1,6 +1,7 @@
 """Every rule fires on the condition it names, stays OK otherwise, and says "unknown" (never OK) without inputs."""
 
 from dataclasses import replace
+from types import SimpleNamespace as NS
 from datetime import timedelta
 
 import pytest
@@ -147,6 +148,14 @@ FIRING_CASES = {
                                                        "SqlSettings.ReplicaLagSettings": []}),
     "DB_IDLE_EXCEEDS_OPEN": dict(config_changes={"SqlSettings.MaxIdleConns": 500, "SqlSettings.MaxOpenConns": 100}),
     "DB_POOL_SATURATED": dict(usage=usage(master_db_connections=590), config_changes={"SqlSettings.MaxOpenConns": 300}),
+    "ES_VERSION_UNSUPPORTED": dict(search=Fact(NS(major_version=7, distribution="elasticsearch", version="7.17.2"),
+                                               "es")),
+    "ES_MISSING_ICU": dict(search=Fact(NS(missing={}, plugins=(NS(component="analysis-smartcn"),),
+                                          has_analysis_icu=False), "es")),
+    "ES_CLUSTER_HEALTH": dict(search=Fact(NS(health_status="red", unassigned_shards=3, missing={}), "es")),
+    "SAML_CERT_EXPIRING": dict(saml=Fact(NS(soonest_expiring=NS(subject="CN=idp", not_after=NOW + timedelta(days=9),
+                                                                days_to_expiry=9)), "saml")),
+    "LDAP_CLEARTEXT_BIND": dict(ldap=Fact(NS(bind_dn="cn=reader", security="none", url="ldap://ldap"), "ldap")),
 }
 
 OK_CASES = {
@@ -167,6 +176,9 @@ OK_CASES = {
                               config_changes={"ElasticsearchSettings.EnableSearching": True}),
     "DB_POOL_SATURATED": dict(),
     "LOG_DEBUG_PROD": dict(config_changes={"LogSettings.FileLevel": "INFO"}),
+    "ES_VERSION_UNSUPPORTED": dict(search=Fact(NS(major_version=2, distribution="opensearch", version="2.17.0"), "es")),
+    "ES_CLUSTER_HEALTH": dict(search=Fact(NS(health_status="green", unassigned_shards=0, missing={}), "es")),
+    "LDAP_CLEARTEXT_BIND": dict(ldap=Fact(NS(bind_dn="cn=reader", security="tls", url="ldaps://ldap"), "ldap")),
 }
 
 
