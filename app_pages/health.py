@@ -23,10 +23,13 @@ def live_health() -> None:
     findings = evaluate(from_snapshot(snapshot))
     view.render_verdict(verdict(findings))
     view.render_sources(snapshot, SOURCE_LABELS)
-    overview_tab, findings_tab, server_tab = st.tabs(["Overview", "Findings", "Server, plugins and jobs"])
+    overview_tab, findings_tab, server_tab, directory_tab = st.tabs(
+        ["Overview", "Findings", "Server, plugins and jobs", "Directory, sign-on and search"])
     facts = snapshot.data("mattermost")
     with findings_tab:
         view.render_findings(findings)
+    with directory_tab:
+        view.render_directory_and_search(snapshot, SOURCE_LABELS)
     if facts is None:
         overview_tab.info("Nothing to show until the Mattermost API answers; see the status line above.")
         return

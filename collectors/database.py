@@ -281,13 +281,15 @@ async def _read_facts(reader: _Reader, target: Target) -> models.DatabaseFacts:
     activity = await reader.rows(FACT_CONNECTIONS, queries.ACTIVITY,
                                  {"query_chars": models.QUERY_CHARS * 4, "application": APPLICATION_NAME})
     if activity is not None:
-        found["connections"] = models.parse_connections(activity, server["max_connections"],
-                                                        server["reserved_connections"])
+        connections = models.parse_connections(activity, server["max_connections"], server["reserved_connections"])
         if reads_all_stats:
+            found["connections"] = connections
             found["idle_in_transaction"] = models.parse_idle_in_transaction(activity)
             found["longest_query"] = models.parse_longest_query(activity)
             found["lock_waits"] = models.parse_lock_waits(activity)
         else:
+            found["connections"] = models.with_hidden_sessions(connections, server["cluster_backends"],
+                                                               server["database_backends"])
             for fact in (FACT_CONNECTIONS, FACT_IDLE, FACT_LONGEST, FACT_LOCKS):
                 reader.lacks_stats(fact)
 

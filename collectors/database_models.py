@@ -8,7 +8,7 @@ own counters (channels.totalmsgcount), and the post grid is an exact count of th
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
@@ -303,16 +303,30 @@ def parse_statistics(row: dict[str, Any]) -> DatabaseStatistics:
 def parse_connections(rows: list[dict[str, Any]], max_connections: int, reserved: int) -> Connections:
     by_state: dict[str, int] = {}
     for row in rows:
-        # Without pg_read_all_stats, other roles' sessions show no state.
         state = row["state"] or "unknown"
         by_state[state] = by_state.get(state, 0) + 1
     return Connections(
-        by_state=dict(sorted(by_state.items(), key=lambda item: (-item[1], item[0]))),
+        by_state=_by_count(by_state),
         total=len(rows),
         this_database=sum(1 for row in rows if row["this_database"]),
         max_connections=max_connections,
         reserved_connections=reserved,
     )
+
+
+def with_hidden_sessions(seen: Connections, cluster_backends: int, database_backends: int) -> Connections:
+    """Without pg_read_all_stats, pg_stat_activity shows other roles' sessions with no type or state, so they are
+    counted from pg_stat_database.numbackends (which also counts autovacuum workers while they run)."""
+    hidden = max(cluster_backends - seen.total, 0)
+    by_state = dict(seen.by_state)
+    if hidden:
+        by_state["unknown"] = by_state.get("unknown", 0) + hidden
+    return replace(seen, by_state=_by_count(by_state), total=seen.total + hidden,
+                   this_database=max(seen.this_database, database_backends))
+
+
+def _by_count(by_state: dict[str, int]) -> dict[str, int]:
+    return dict(sorted(by_state.items(), key=lambda item: (-item[1], item[0])))
 
 
 def parse_idle_in_transaction(rows: list[dict[str, Any]]) -> IdleInTransaction:

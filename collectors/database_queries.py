@@ -19,7 +19,8 @@ SELECT set_config('statement_timeout', %(statement_ms)s, false),
 """
 
 # The server, this database's counters and what the role may read. Every function here is allowed to any role
-# that may connect; the privilege checks return NULL for a table that does not exist.
+# that may connect; the privilege checks return NULL for a table that does not exist. The backend counts stay
+# visible to roles that may not see other sessions in pg_stat_activity.
 SERVER = """
 SELECT current_setting('server_version_num')::int AS version_num,
        current_setting('server_version') AS version,
@@ -34,6 +35,8 @@ SELECT current_setting('server_version_num')::int AS version_num,
           FROM unnest(%(tables)s::text[]) AS t(name)) AS table_rights,
        d.blks_hit, d.blks_read, d.deadlocks, d.temp_files, d.temp_bytes, d.xact_commit, d.xact_rollback,
        d.stats_reset,
+       d.numbackends AS database_backends,
+       (SELECT sum(numbackends) FROM pg_stat_database)::int AS cluster_backends,
        extract(epoch FROM now() - pg_last_xact_replay_timestamp())::float8 AS replay_delay_s,
        pg_last_wal_receive_lsn() = pg_last_wal_replay_lsn() AS replay_caught_up
 FROM pg_stat_database AS d
@@ -74,7 +77,7 @@ ORDER BY total_bytes DESC
 # Replicas streaming from this server. On a standby the reference position is what it has replayed, since
 # pg_current_wal_lsn() is not available during recovery.
 REPLICATION = """
-SELECT application_name, client_addr::text AS client_address, state, sync_state,
+SELECT application_name, host(client_addr) AS client_address, state, sync_state,
        extract(epoch FROM write_lag)::float8 AS write_lag_s,
        extract(epoch FROM flush_lag)::float8 AS flush_lag_s,
        extract(epoch FROM replay_lag)::float8 AS replay_lag_s,

@@ -154,9 +154,8 @@ class _Archive:
         return datetime(*stamp, tzinfo=UTC)
 
 
-def _open_archive(source: Path | bytes) -> tuple[_Archive, str | None]:
+def _open_archive(source: Path | bytes, label: str) -> tuple[_Archive, str | None]:
     """The archive, and a sentence when it had to be recovered from a cut-off zip."""
-    label = source.name if isinstance(source, Path) else "the packet"
     try:
         if isinstance(source, bytes):
             head = source[:4]
@@ -364,7 +363,11 @@ def _warnings(archive: _Archive, unreadable: dict[str, str]) -> tuple[str, ...]:
 
 def parse_packet(source: Path | bytes) -> models.PacketFacts:
     """Read a Mattermost support packet (a zip file's path or its bytes), current or legacy layout."""
-    archive, cut_off = _open_archive(source)
+    return _parse_packet(source, source.name if isinstance(source, Path) else "The packet")
+
+
+def _parse_packet(source: Path | bytes, label: str) -> models.PacketFacts:
+    archive, cut_off = _open_archive(source, label)
     unreadable: dict[str, str] = {ZIP_KEY: cut_off} if cut_off else {}
     try:
         if "support_packet.yaml" in archive:
@@ -483,8 +486,8 @@ def _note_missing(archive: _Archive, expected: dict[str, str], unreadable: dict[
 
 def _directories(archive: _Archive) -> list[str]:
     """"" for a standalone packet's diagnostics.yaml, then every top-level directory holding one."""
-    found = {name.rpartition("/")[0] for name in archive.names
-             if name.endswith("diagnostics.yaml") and name.count("/") <= 1}
+    found = {directory for directory, _, base in (name.rpartition("/") for name in archive.names)
+             if base == "diagnostics.yaml" and "/" not in directory}
     return sorted(found, key=lambda d: (d != "", d))
 
 
@@ -535,7 +538,7 @@ def _describe_refusal(response: httpx.Response) -> _Failed:
             f"Mattermost rejected the token (HTTP 401: {message}): it is wrong, expired or revoked; create a new "
             "personal access token for a system admin and configure it as mattermost.token."))
     if code == 403 and error_id == "api.no_license":
-        return _Failed(SourceStatus.FORBIDDEN, (
+        return _Failed(SourceStatus.ERROR, (
             f"Mattermost makes support packets only on a licensed server (HTTP 403: {message}); "
             "install the license first."))
     if code == 403:
@@ -563,6 +566,11 @@ async def _download(settings: MattermostSettings, client: httpx.AsyncClient, tok
             if response.status_code >= 400:
                 await response.aread()
                 raise _describe_refusal(response)
+            if response.is_redirect:
+                raise _Failed(SourceStatus.ERROR, (
+                    f"{PACKET_PATH} redirected to {response.headers.get('location', 'another page')} instead of "
+                    "sending the packet: a sign-in proxy may sit in front of Mattermost, or the URL is not the "
+                    "Mattermost site root."))
             declared = models.integer(response.headers.get("content-length"))
             if declared is not None and declared > MAX_PACKET_BYTES:
                 raise _Failed(SourceStatus.ERROR, _too_large())
@@ -600,7 +608,7 @@ async def collect(settings: MattermostSettings, client: httpx.AsyncClient) -> So
         with os.fdopen(fd, "wb") as target:
             async with asyncio.timeout(wait_s * DOWNLOAD_BUDGET):
                 await _download(settings, client, token, target, wait_s)
-        facts = await asyncio.to_thread(parse_packet, path)
+        facts = await asyncio.to_thread(_parse_packet, path, f"Mattermost's answer to {PACKET_PATH}")
     except _Failed as failed:
         return result(failed.status, error=failed.sentence)
     except TimeoutError:
@@ -608,9 +616,7 @@ async def collect(settings: MattermostSettings, client: httpx.AsyncClient) -> So
             f"The support packet did not finish downloading within {wait_s * DOWNLOAD_BUDGET:g} s: the server may "
             "be overloaded or the packet very large; try again, or make it without server logs."))
     except PacketError as exc:
-        return result(SourceStatus.ERROR, error=(
-            f"Mattermost's answer to {PACKET_PATH} is not a support packet: {exc} Check that the URL points at "
-            "Mattermost and that no proxy rewrites the answer."))
+        return result(SourceStatus.ERROR, error=f"{exc} Check that the URL points at Mattermost itself.")
     finally:
         path.unlink(missing_ok=True)
     if facts.unreadable:

@@ -135,6 +135,27 @@ def source_lines(snapshot: Snapshot, labels: dict[str, str]) -> list[tuple[Sourc
     return lines
 
 
+@dataclass(frozen=True)
+class SourceSummary:
+    problems: list[tuple[SourceResult, str]]  # one line each, worst first
+    collected: str | None  # one line naming every source that answered fully
+    not_configured: list[str]  # labels
+
+
+_PROBLEM_ORDER = {SourceStatus.ERROR: 0, SourceStatus.FORBIDDEN: 1, SourceStatus.DEGRADED: 2}
+
+
+def source_summary(snapshot: Snapshot, labels: dict[str, str]) -> SourceSummary:
+    """Problems get a line each; healthy sources share one line, so the page leads with what needs doing."""
+    lines = dict(zip(snapshot.sources, source_lines(snapshot, labels), strict=True))
+    problems = sorted((lines[name] for name, r in snapshot.sources.items() if r.status in _PROBLEM_ORDER),
+                      key=lambda pair: _PROBLEM_ORDER[pair[0].status])
+    ok = [f"{labels.get(name, name)} ({r.elapsed_ms:,.0f} ms)" for name, r in snapshot.sources.items()
+          if r.status is SourceStatus.OK]
+    off = [labels.get(name, name) for name, r in snapshot.sources.items() if r.status is SourceStatus.NOT_CONFIGURED]
+    return SourceSummary(problems, "**Collected**: " + " · ".join(ok) if ok else None, off)
+
+
 def plugins_table(facts: MattermostFacts) -> pd.DataFrame:
     hostnames = {node.id: node.hostname for node in facts.cluster_nodes}
     rows = []

@@ -81,7 +81,8 @@ def node_log(scenario: Scenario, config: dict[str, Any], node: ClusterNode, cpu_
     started = node_started_ms(scenario, node)
     lines = [*_startup(scenario, config, node, started, cpu_cores, rng), *_job_lines(scenario, node, started)]
     lines += _activity(scenario, node, started, rng)
-    threshold = LEVELS.index(str(config["LogSettings"]["FileLevel"]).lower())
+    level = str(config["LogSettings"]["FileLevel"]).lower()
+    threshold = LEVELS.index(level) if level in LEVELS else 0  # TRACE and unknown levels keep everything
     kept = sorted((ln for ln in lines if LEVELS.index(ln.level) >= threshold), key=lambda ln: ln.at_ms)
     return "".join(ln.render() + "\n" for ln in kept).encode()
 

@@ -14,13 +14,14 @@ from collectors import SOURCES, Snapshot, collect_all
 from collectors.runner import run_async
 from settings import (
     EnvironmentSettings,
-    MattermostSettings,
     Settings,
     SettingsError,
     load_settings,
     settings_fingerprint,
 )
-from simulator import RunningSimulator, start_simulator
+from simulator import RunningSimulator
+from simulator.demo import DemoDeployment, start_demo, start_identity_provider
+from simulator.saml_idp import RunningIdp
 from store import Store, StoreError, open_store
 
 SOURCE_LABELS = {source.name: source.label for source in SOURCES}
@@ -44,23 +45,26 @@ def settings_or_stop() -> Settings:
         raise  # st.stop() raises; this keeps type checkers honest
 
 
-@st.cache_resource(show_spinner="Starting the demo Mattermost simulator...", on_release=lambda sim: sim.stop())
-def _demo_simulator(environment: str, scenario: str) -> RunningSimulator:
-    # One simulator per demo environment, for the life of the process; it only listens on loopback.
-    return start_simulator(scenario=scenario, host="127.0.0.1", port=0)
+@st.cache_resource(show_spinner=False, on_release=lambda idp: idp.stop())
+def _demo_identity_provider() -> RunningIdp:
+    return start_identity_provider()
+
+
+@st.cache_resource(show_spinner="Starting the demo deployment...", on_release=lambda demo: demo.stop())
+def _demo(environment: str, scenario: str) -> DemoDeployment:
+    # One simulated deployment per demo environment, for the life of the process; loopback only.
+    return start_demo(scenario, _demo_identity_provider())
 
 
 def demo_simulator(env: EnvironmentSettings) -> RunningSimulator | None:
-    return _demo_simulator(env.name, env.demo_scenario) if env.demo_scenario else None
+    return _demo(env.name, env.demo_scenario).mattermost if env.demo_scenario else None
 
 
 def effective_environment(env: EnvironmentSettings) -> EnvironmentSettings:
-    """Demo environments point at their embedded simulator; configured ones are used as they are."""
-    simulator = demo_simulator(env)
-    if simulator is None:
+    """Demo environments point at their embedded deployment; configured ones are used as they are."""
+    if not env.demo_scenario:
         return env
-    mattermost = MattermostSettings(url=simulator.url, token=SecretStr(simulator.admin_token))
-    return env.model_copy(update={"mattermost": mattermost})
+    return _demo(env.name, env.demo_scenario).environment(env)
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda store: store.close())

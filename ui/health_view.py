@@ -6,7 +6,7 @@ import streamlit as st
 
 from collectors import Snapshot, SourceStatus
 from collectors.mattermost_models import MattermostFacts
-from health import charts, overview, report
+from health import charts, overview, panels, report
 from health.findings import Finding, Severity, State, Verdict
 
 LINE_STYLE = {SourceStatus.OK: st.success, SourceStatus.DEGRADED: st.warning, SourceStatus.FORBIDDEN: st.warning,
@@ -18,8 +18,14 @@ SEVERITY_ICONS = {Severity.CRITICAL: ":material/error:", Severity.WARNING: ":mat
 
 
 def render_sources(snapshot: Snapshot, labels: dict[str, str]) -> None:
-    for result, line in overview.source_lines(snapshot, labels):
+    summary = overview.source_summary(snapshot, labels)
+    for result, line in summary.problems:
         LINE_STYLE[result.status](line)
+    if summary.collected:
+        st.success(summary.collected)
+    if summary.not_configured:
+        st.caption(f"Not configured: {', '.join(summary.not_configured)} (the sidebar says which setting each "
+                   "needs).")
 
 
 def render_verdict(verdict: Verdict) -> None:
@@ -138,3 +144,41 @@ def render_missing(facts: MattermostFacts) -> None:
         with st.expander(f"{len(facts.missing)} facts could not be read"):
             for fact, reason in facts.missing.items():
                 st.markdown(f"- **{fact}**: {reason}")
+
+
+def _source_or_reason(snapshot: Snapshot, name: str, labels: dict[str, str]):
+    result = snapshot.sources.get(name)
+    if result is None:
+        st.info(f"{labels.get(name, name)} is not collected.")
+        return None
+    if result.data is None:
+        (st.info if result.status is SourceStatus.NOT_CONFIGURED else st.error)(result.error or "No data.")
+        return None
+    if result.error:
+        st.warning(result.error)
+    return result.data
+
+
+def render_directory_and_search(snapshot: Snapshot, labels: dict[str, str]) -> None:
+    ldap_col, saml_col = st.columns(2)
+    with ldap_col:
+        st.subheader("AD/LDAP")
+        facts = _source_or_reason(snapshot, "ldap", labels)
+        if facts is not None:
+            st.dataframe(panels.ldap_table(facts), hide_index=True, width="stretch", height="content")
+    with saml_col:
+        st.subheader("SAML identity provider")
+        facts = _source_or_reason(snapshot, "saml", labels)
+        if facts is not None:
+            st.dataframe(panels.saml_table(facts), hide_index=True, width="stretch", height="content")
+    if facts is not None and facts.signing_certificates:
+        st.caption("IdP signing certificates")
+        st.dataframe(panels.saml_certificates(facts), hide_index=True, width="stretch")
+    st.subheader("Search (Elasticsearch/OpenSearch)")
+    facts = _source_or_reason(snapshot, "elasticsearch", labels)
+    if facts is not None:
+        summary, indexes = st.columns([2, 3])
+        summary.dataframe(panels.search_table(facts), hide_index=True, width="stretch", height="content")
+        with indexes:
+            st.caption("Largest Mattermost indexes")
+            st.dataframe(panels.search_indexes(facts), hide_index=True, width="stretch")

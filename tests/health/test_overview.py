@@ -126,3 +126,16 @@ def test_server_and_license_facts_list_what_support_asks_for():
     assert dict(overview.license_facts(facts(license=LicenseInfo(False))).values) == {"License": "none installed"}
     assert dict(overview.license_facts(facts(license=None, missing={"License": "HTTP 503"})).values) == {
         "License": "HTTP 503"}
+
+
+def test_source_summary_leads_with_problems_and_folds_the_rest():
+    snapshot = Snapshot("prod", NOW, 12.0, {
+        "mattermost": SourceResult("mattermost", SourceStatus.OK, data=1, elapsed_ms=40),
+        "ldap": SourceResult("ldap", SourceStatus.NOT_CONFIGURED, error="set X"),
+        "saml": SourceResult("saml", SourceStatus.DEGRADED, data=1, error="no signing certificate", elapsed_ms=3),
+        "elasticsearch": SourceResult("elasticsearch", SourceStatus.ERROR, error="refused", elapsed_ms=2),
+    })
+    summary = overview.source_summary(snapshot, {"mattermost": "Mattermost API", "ldap": "LDAP"})
+    assert [r.source for r, _ in summary.problems] == ["elasticsearch", "saml"]
+    assert summary.collected == "**Collected**: Mattermost API (40 ms)"
+    assert summary.not_configured == ["LDAP"]

@@ -1,8 +1,8 @@
 """Every rule fires on the condition it names, stays OK otherwise, and says "unknown" (never OK) without inputs."""
 
 from dataclasses import replace
-from types import SimpleNamespace as NS
 from datetime import timedelta
+from types import SimpleNamespace as NS
 
 import pytest
 
