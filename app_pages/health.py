@@ -4,7 +4,7 @@ import streamlit as st
 
 from health.engine import evaluate
 from health.findings import verdict
-from health.inputs import from_snapshot
+from health.packet_inputs import from_live
 from ui import health_view as view
 from ui.context import SOURCE_LABELS, clear_snapshots, page_context
 
@@ -20,7 +20,7 @@ def live_health() -> None:
     snapshot = context.snapshot()
     st.caption(f"Collected {snapshot.collected_at:%Y-%m-%d %H:%M:%S} UTC in {snapshot.elapsed_ms:,.0f} ms; "
                f"refreshes every {context.settings.refresh_seconds} s.")
-    findings = evaluate(from_snapshot(snapshot))
+    findings = evaluate(from_live(snapshot))
     view.render_verdict(verdict(findings))
     view.render_sources(snapshot, SOURCE_LABELS)
     overview_tab, findings_tab, server_tab, directory_tab = st.tabs(

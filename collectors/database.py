@@ -10,11 +10,10 @@ the role may not read goes to `missing` with the GRANT that would fix it; the re
 from __future__ import annotations
 
 import asyncio
-import getpass
 import math
 import re
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
@@ -69,7 +68,7 @@ class Target:
     host: str
     port: str
     dbname: str
-    password: str | None
+    password: str | None = field(default=None, repr=False)
 
     @classmethod
     def parse(cls, dsn: str) -> Target:
@@ -81,7 +80,7 @@ class Target:
                 "The database DSN could not be parsed: write it as postgresql://user:password@host:5432/mattermost "
                 "or as host=... port=... dbname=... user=... (it is not shown here because it holds the password)."
             ) from None
-        user = str(params.get("user") or getpass.getuser())
+        user = str(params.get("user") or "(default role)")
         return cls(
             user=user,
             host=str(params.get("host") or params.get("hostaddr") or "localhost"),
@@ -147,8 +146,8 @@ def describe_connect_error(exc: BaseException, target: Target, timeout_s: float)
         return (f"PostgreSQL at {where} has no free connection slot (max_connections reached): "
                 "that is itself a finding; look for connection leaks or raise max_connections.")
     if "ssl" in text:
-        return (f"PostgreSQL at {where} refused the connection over SSL settings ({target.scrub(_first_line(exc))}): "
-                "set sslmode in the DSN to what the server supports.")
+        return (f"The SSL connection to PostgreSQL at {where} failed ({target.scrub(_first_line(exc))}): set sslmode "
+                "(and sslrootcert for verify-full) in the DSN to what the server supports.")
     if "starting up" in text or "shutting down" in text or "in recovery mode" in text:
         return f"PostgreSQL at {where} is starting up or shutting down: try again in a minute."
     return f"Could not connect to PostgreSQL at {where}: {target.scrub(_first_line(exc))}."

@@ -273,7 +273,7 @@ class DatabaseFacts:
 
     @property
     def how_counted(self) -> dict[str, str]:
-        return HOW_COUNTED
+        return dict(HOW_COUNTED)
 
 
 def _latest(*moments: datetime | None) -> datetime | None:

@@ -96,16 +96,20 @@ def _openmetrics_name(family: Family) -> str:
 
 def history_timestamps(end: float, days: float, step_s: float) -> np.ndarray:
     """Whole-second timestamps `step_s` apart, ending at `end` and reaching back `days` days."""
-    stop = int(end)
     count = int(days * 86_400 // step_s)
-    return stop - np.arange(count, -1, -1, dtype=np.int64) * int(step_s)
+    return int(end) - np.arange(count, -1, -1, dtype=np.int64) * int(step_s)
 
 
 def write_openmetrics_history(scenario: Scenario, out: TextIO, *, end: float, days: float, step_s: float,
                               job: str = JOB) -> int:
-    """Write every node's series over `days` days up to `end`, one sample each `step_s` seconds, as OpenMetrics
-    with `instance` and `job` labels; returns the number of samples written."""
-    stamps = history_timestamps(end, days, step_s)
+    """Every node's series over `days` days up to `end`, one sample each `step_s` seconds, as OpenMetrics with
+    `instance` and `job` labels; returns the number of samples written."""
+    return write_openmetrics_samples(scenario, out, history_timestamps(end, days, step_s), job=job)
+
+
+def write_openmetrics_samples(scenario: Scenario, out: TextIO, stamps: np.ndarray, *, job: str = JOB) -> int:
+    """Every node's series at the increasing whole-second timestamps `stamps`, as OpenMetrics (see above)."""
+    stamps = np.asarray(stamps, dtype=np.int64)
     stamp_text = [str(s) for s in stamps.tolist()]
     per_node = [(node_instance(n), node_families(scenario, i, stamps.astype(float)))
                 for i, n in enumerate(scenario.nodes)]

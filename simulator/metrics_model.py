@@ -201,8 +201,8 @@ PROFILES = {
         login_fail_share=0.22, search_slow_share=0.18, search_slow=Latency(4.0, 0.6), hook_slow_share=0.06,
         max_fds=4096, restart_every_days=9.0,
         incident=Pulse(1.0, DAY, 45 * 60, 13 * HOUR + 20 * 60),
-        sick_node=2, leak_goroutines_per_h=160.0, leak_bytes_per_h=22 * MIB, leak_fds_per_h=34.0, leak_cores_per_h=0.015,
-        sick_health_score=2.0, sick_restart_every_days=3.5,
+        sick_node=2, leak_goroutines_per_h=160.0, leak_bytes_per_h=22 * MIB, leak_fds_per_h=34.0,
+        leak_cores_per_h=0.015, sick_health_score=2.0, sick_restart_every_days=3.5,
     ),
 }
 

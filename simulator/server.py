@@ -91,6 +91,10 @@ class RunningSimulator:
     def user_email(self) -> str:
         return self._state.credentials.user_email
 
+    def metrics_url(self, node: str | None = None) -> str:
+        """One node's Prometheus metrics listener (a real cluster has one per node, on :8067)."""
+        return f"{self.url}/metrics" + (f"?node={node}" if node else "")
+
     @property
     def running(self) -> bool:
         return self._thread.is_alive()

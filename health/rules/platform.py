@@ -153,7 +153,8 @@ def fd_exhaustion(inputs: RuleInputs) -> list[Check]:
     nodes = need(inputs.nodes)
     known = [n for n in nodes if n.open_fds is not None and n.max_fds]
     if not known:
-        raise MissingInput("open file descriptors per node are only reported in a support packet or by Prometheus")
+        raise MissingInput("open file descriptors per node were not reported (Prometheus or a v12 support packet "
+                           "reports them)")
     return [check(n.open_fds / n.max_fds >= 0.9, f"{n.open_fds:,} of {n.max_fds:,} file descriptors open",
                   "below 90% of the limit", subject=n.hostname) for n in known]
 

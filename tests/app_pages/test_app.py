@@ -132,7 +132,7 @@ def test_a_failing_server_is_one_sentence_and_the_page_keeps_working(monkeypatch
     [line] = [e.value for e in at.error if "Mattermost API" in e.value]
     assert "HTTP 502" in line
     assert "Version" not in [m.label for m in at.metric]
-    assert "no data to score" in " ".join(i.value for i in at.info)
+    assert "Nothing to show until the Mattermost API answers" in " ".join(i.value for i in at.info)
 
 
 def test_malformed_settings_name_the_setting(monkeypatch):

@@ -499,8 +499,10 @@ def standby(postgres_server: PostgresServer, seeded: Seeded) -> Iterator[Standby
 async def test_replicas_and_standbys(seeded: Seeded, standby: StandbyServer) -> None:
     with seeded.admin() as conn:
         def streaming() -> bool:
-            return conn.execute("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming'").fetchone()[0] > 0
-        await wait_for(streaming, "the standby to stream")
+            # replay_lsn stays empty until the standby's first feedback message.
+            return conn.execute("SELECT count(*) FROM pg_stat_replication WHERE state = 'streaming' "
+                                "AND replay_lsn IS NOT NULL").fetchone()[0] > 0
+        await wait_for(streaming, "the standby to stream and report its position")
 
     on_primary = (await collect(seeded.settings(), None)).data
     on_standby = await collect(Seeded(standby, seeded.name, seeded.now_ms).settings(), None)
