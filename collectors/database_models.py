@@ -15,7 +15,6 @@ from typing import Any
 QUERY_CHARS = 200
 CHANNEL_TYPES = {"O": "public", "P": "private", "D": "direct", "G": "group"}
 EPOCH_ISO_WEEKDAY = 4  # 1970-01-01 was a Thursday
-WEEKDAYS = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # Quoted literals in query text can hold e-mail addresses, tokens or passwords typed into ad-hoc SQL.
 _LITERAL = re.compile(r"'(?:[^']|'')*'?")
 IDLE_IN_TRANSACTION = ("idle in transaction", "idle in transaction (aborted)")

@@ -38,7 +38,7 @@ class PrometheusFacts:
     step_s: float  # distance between points of every range query
     window_s: float  # range of rate() and histogram windows
     scrape_interval_s: float
-    scrape_interval_source: str  # "targets" (of the Mattermost instances), "all targets", or "default"
+    scrape_interval_source: str  # "targets" or "config" (of the Mattermost instances' jobs), or "default"
     available_metrics: tuple[str, ...]  # mattermost_*, go_* and process_* names present in the range
     instances: tuple[str, ...]  # `instance` labels that carry mattermost_* metrics
     results: dict[str, QueryResult] = field(default_factory=dict)

@@ -5,6 +5,7 @@ from health.rules import (  # noqa: F401  (imported for their @rule registration
     cluster,
     compliance,
     database,
+    database_server,
     jobs,
     license,
     notifications,

@@ -1,5 +1,7 @@
 """The real app in Chromium: sign in, open every page, no Streamlit exception, no empty main area."""
 
+import re
+
 import pytest
 from playwright.sync_api import Page, expect
 
@@ -58,9 +60,18 @@ def test_degraded_environment_in_the_browser(page, start_app):
     page.get_by_role("option", name="Demo staging").click()
     expect(page.get_by_role("heading", name="Health · Demo staging")).to_be_visible(timeout=SETTLE_MS)
     settle(page)
-    expect(page.get_by_text("different configuration hashes")).to_be_visible()
     assert_page_sound(page)
     screenshot(page, "health_degraded")
+    page.get_by_role("tab", name="Findings").click()
+    expect(page.get_by_text(re.compile(r"^Cluster: \d+ warning"))).to_be_visible(timeout=SETTLE_MS)
+    assert_page_sound(page)
+    screenshot(page, "health_findings")
+    page.get_by_role("tab", name="Server, plugins and jobs").click()
+    expect(page.get_by_text("different configuration hashes")).to_be_visible(timeout=SETTLE_MS)
+    page.get_by_role("tab", name="Directory, sign-on and search").click()
+    expect(page.get_by_text("Largest Mattermost indexes")).to_be_visible(timeout=SETTLE_MS)
+    assert_page_sound(page)
+    screenshot(page, "health_directory_search")
 
 
 def test_sign_in_against_a_configured_server(page, start_app, simulator):

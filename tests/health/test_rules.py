@@ -193,7 +193,9 @@ def test_there_are_at_least_sixty_rules_with_complete_texts():
 
 
 def test_every_rule_has_a_firing_case():
-    assert set(FIRING_CASES) == set(BY_CODE), set(BY_CODE) ^ set(FIRING_CASES)
+    # The database server's rules are exercised with real fact types in test_database_rules.py.
+    covered_elsewhere = {r.code for r in RULES if r.evaluate.__module__.endswith("database_server")}
+    assert set(FIRING_CASES) == set(BY_CODE) - covered_elsewhere, set(BY_CODE) ^ set(FIRING_CASES)
 
 
 @pytest.mark.parametrize("code", sorted(FIRING_CASES))
