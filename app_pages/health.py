@@ -23,13 +23,15 @@ def live_health() -> None:
     findings = evaluate(from_live(snapshot))
     view.render_verdict(verdict(findings))
     view.render_sources(snapshot, SOURCE_LABELS)
-    overview_tab, findings_tab, server_tab, directory_tab = st.tabs(
-        ["Overview", "Findings", "Server, plugins and jobs", "Directory, sign-on and search"])
+    overview_tab, findings_tab, server_tab, database_tab, directory_tab = st.tabs(
+        ["Overview", "Findings", "Server, plugins and jobs", "Database", "Directory, sign-on and search"])
     facts = snapshot.data("mattermost")
     with findings_tab:
         view.render_findings(findings)
     with directory_tab:
         view.render_directory_and_search(snapshot, SOURCE_LABELS)
+    with database_tab:
+        view.render_database(snapshot, SOURCE_LABELS)
     if facts is None:
         overview_tab.info("Nothing to show until the Mattermost API answers; see the status line above.")
         return
@@ -37,6 +39,7 @@ def live_health() -> None:
         view.render_server_line(facts)
         view.render_kpis(facts)
         view.render_usage_charts(facts)
+        view.render_usage_review(snapshot)
     with server_tab:
         view.render_server_tables(facts)
         view.render_missing(facts)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pandas as pd
 
+from collectors.database_models import DatabaseFacts
 from collectors.elasticsearch_models import SearchEngineFacts
 from collectors.ldap_models import LdapFacts
 from collectors.saml_models import SamlFacts
@@ -83,3 +84,56 @@ def search_indexes(facts: SearchEngineFacts, limit: int = 15) -> pd.DataFrame:
              "Size": size(i.size_bytes) or "", "Shards": f"{i.primaries or '?'} × {1 + (i.replicas or 0)}"}
             for i in biggest]
     return pd.DataFrame(rows, columns=["Index", "Kind", "Health", "Documents", "Size", "Shards"])
+
+
+def database_table(facts: DatabaseFacts) -> pd.DataFrame:
+    stats = facts.statistics
+    schema = facts.schema_version
+    conns = facts.connections
+    return _rows([
+        ("Server", facts.target), ("PostgreSQL", facts.server.text), ("Connected as", facts.role),
+        ("Mattermost schema", f"{schema.version} ({schema.name})" if schema else None),
+        ("Database size", size(facts.size_bytes)),
+        ("Connections", f"{conns.total} of {conns.usable} usable ({conns.used_ratio:.0%})" if conns else None),
+        ("Cache hit ratio", f"{stats.cache_hit_ratio:.2%}" if stats.cache_hit_ratio is not None else None),
+        ("Deadlocks", stats.deadlocks), ("Temporary files", f"{stats.temp_files:,} ({size(stats.temp_bytes)})"),
+        ("Rollbacks", f"{stats.rollbacks:,} of {stats.commits + stats.rollbacks:,} transactions"),
+        ("Active sessions (Mattermost)", f"{facts.active_sessions:,}" if facts.active_sessions is not None else None),
+        ("Replication", facts.replication.summary if facts.replication else None),
+    ])
+
+
+def largest_tables(facts: DatabaseFacts) -> pd.DataFrame:
+    rows = [{"Table": t.name, "Total size": size(t.total_bytes), "Indexes": size(t.index_bytes),
+             "Rows (estimated)": t.estimated_rows} for t in facts.largest_tables]
+    return pd.DataFrame(rows, columns=["Table", "Total size", "Indexes", "Rows (estimated)"])
+
+
+def slow_activity(facts: DatabaseFacts) -> pd.DataFrame:
+    """The longest query, lock waits and idle transactions: what an admin looks at when things are slow."""
+    rows = []
+    if facts.longest_query is not None:
+        q = facts.longest_query
+        rows.append({"What": "longest running query", "Seconds": round(q.duration_s, 1), "Who": q.application_name
+                     or q.username or "", "Detail": q.query})
+    for wait in facts.lock_waits or ():
+        rows.append({"What": f"waiting on a lock (blocked by {', '.join(map(str, wait.blocked_by))})",
+                     "Seconds": round(wait.waiting_s or 0, 1), "Who": wait.application_name or "",
+                     "Detail": wait.query})
+    idle = facts.idle_in_transaction
+    if idle is not None and idle.count:
+        rows.append({"What": f"{idle.count} idle in transaction", "Seconds": round(idle.longest_s or 0, 1),
+                     "Who": idle.longest_application or "", "Detail": f"longest: pid {idle.longest_pid}"})
+    return pd.DataFrame(rows, columns=["What", "Seconds", "Who", "Detail"])
+
+
+def top_channels(facts: DatabaseFacts) -> pd.DataFrame:
+    rows = [{"Channel": c.display_name or c.name, "Team": c.team_display_name or c.team_name,
+             "Type": "public" if c.type == "O" else "private", "Messages": c.messages} for c in facts.top_channels]
+    return pd.DataFrame(rows, columns=["Channel", "Team", "Type", "Messages"])
+
+
+def top_teams(facts: DatabaseFacts) -> pd.DataFrame:
+    rows = [{"Team": t.display_name or t.name, "Messages": t.messages, "Channels": t.channels}
+            for t in facts.top_teams]
+    return pd.DataFrame(rows, columns=["Team", "Messages", "Channels"])

@@ -182,3 +182,47 @@ def render_directory_and_search(snapshot: Snapshot, labels: dict[str, str]) -> N
         with indexes:
             st.caption("Largest Mattermost indexes")
             st.dataframe(panels.search_indexes(facts), hide_index=True, width="stretch")
+
+
+def render_usage_review(snapshot: Snapshot) -> None:
+    """What the roll-out checklist's review asks to watch: chats by kind, top channels and teams, peak times."""
+    st.subheader("Usage review")
+    facts = snapshot.data("database")
+    if facts is None:
+        st.info("Connect the Mattermost database (database.dsn) to see group and direct chats, the busiest "
+                "channels and teams, and peak usage times.")
+        return
+    kinds = facts.channels_by_type
+    if kinds is not None:
+        with st.container(horizontal=True):
+            for label, value in (("Public channels", kinds.public), ("Private channels", kinds.private),
+                                 ("Direct chats", kinds.direct), ("Group chats", kinds.group)):
+                st.metric(label, f"{value:,}", border=True)
+    if facts.posts_last_7_days is not None:
+        st.plotly_chart(charts.peak_usage(facts.posts_last_7_days), width="stretch")
+    channels, teams = st.columns(2)
+    channels.caption("Busiest channels (Mattermost's message counters)")
+    channels.dataframe(panels.top_channels(facts), hide_index=True, width="stretch")
+    teams.caption("Busiest teams")
+    teams.dataframe(panels.top_teams(facts), hide_index=True, width="stretch")
+
+
+def render_database(snapshot: Snapshot, labels: dict[str, str]) -> None:
+    facts = _source_or_reason(snapshot, "database", labels)
+    if facts is None:
+        return
+    summary, connections = st.columns([2, 3])
+    summary.dataframe(panels.database_table(facts), hide_index=True, width="stretch", height="content")
+    with connections:
+        if facts.connections is not None:
+            st.plotly_chart(charts.connections_by_state(facts.connections), width="stretch")
+        st.caption("Slow activity right now")
+        activity = panels.slow_activity(facts)
+        if activity.empty:
+            st.success("No long-running query, lock wait or idle transaction.")
+        else:
+            st.dataframe(activity, hide_index=True, width="stretch")
+    st.caption("Largest tables (row counts are PostgreSQL's estimates, never a COUNT(*))")
+    st.dataframe(panels.largest_tables(facts), hide_index=True, width="stretch")
+    for fact, reason in facts.missing.items():
+        st.caption(f"{fact}: {reason}")

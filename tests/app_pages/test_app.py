@@ -171,3 +171,26 @@ def test_oidc_identity_that_is_not_an_admin_is_refused(monkeypatch, simulator, t
     at.run()
     assert at.title[0].value == "Sign in"
     assert "not a system admin" in at.error[0].value
+
+
+def test_database_panels_with_a_real_mattermost_database(monkeypatch, simulator, postgres_server):
+    import psycopg
+
+    from tests.servers.mattermost_schema import build_mattermost_database
+
+    name = postgres_server.create_database()
+    dsn = postgres_server.url(name).replace("postgresql+psycopg://", "postgresql://")
+    with psycopg.connect(dsn, autocommit=True) as conn:
+        build_mattermost_database(conn, posts=3000)
+    configure(monkeypatch, simulator.url, token=simulator.admin_token)
+    monkeypatch.setenv("MMDASH_PRODUCTION__DATABASE__DSN", dsn)
+    at = run_app()
+    at.text_input[0].set_value(simulator.admin_token)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+    labels = [m.label for m in at.metric]
+    assert {"Public channels", "Direct chats", "Group chats"} <= set(labels)
+    titles = [json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")]
+    assert any(t.startswith("Peak usage") for t in titles)
+    assert any(t.startswith("Database connections by state") for t in titles)
+    assert any("Collected" in s.value and "Mattermost database" in s.value for s in at.success)

@@ -204,7 +204,8 @@ class PrometheusServer:
         raise RuntimeError(f"Prometheus was not ready within {READY_TIMEOUT_S} s:\n{self.log_tail()}")
 
 
-def _require_binaries() -> None:
+def require_binaries() -> None:
+    """Skip (fail under CI=true) when the Debian package 'prometheus' is missing."""
     if shutil.which("prometheus") is None or shutil.which("promtool") is None:
         _missing(INSTALL_HINT)
 
@@ -219,7 +220,7 @@ def prometheus_simulator() -> Iterator[RunningSimulator]:
 @pytest.fixture(scope="session")
 def prometheus_server(request: pytest.FixtureRequest, prometheus_simulator: RunningSimulator) -> PrometheusServer:
     """Basic auth, a week of backfilled history and live scrapes of `prometheus_simulator`'s nodes."""
-    _require_binaries()
+    require_binaries()
     server = PrometheusServer(simulator=prometheus_simulator)
     request.addfinalizer(server.stop)  # before start(), so a half-started server is cleaned up too
     server.start()
@@ -229,7 +230,7 @@ def prometheus_server(request: pytest.FixtureRequest, prometheus_simulator: Runn
 @pytest.fixture(scope="session")
 def empty_prometheus(request: pytest.FixtureRequest) -> PrometheusServer:
     """A Prometheus that scrapes only itself: no Mattermost metrics at all."""
-    _require_binaries()
+    require_binaries()
     server = PrometheusServer(with_auth=False)
     request.addfinalizer(server.stop)
     server.start()
