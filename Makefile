@@ -28,7 +28,12 @@ test: $(VENV)/.test-installed
 	$(BIN)/pytest
 
 bench: $(VENV)/.test-installed
+	bash scripts/install-test-servers.sh
 	$(BIN)/python bench/collect.py
+	$(BIN)/python bench/rules.py
+	$(BIN)/python bench/database.py
+	$(BIN)/python bench/prometheus.py
+	$(BIN)/python bench/health_page.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -228,12 +228,17 @@ async def _collect(settings: PrometheusSettings, client: PrometheusConnect, quer
     end_s = math.floor(end.timestamp())
     span = _range_params(math.floor(start.timestamp()), end_s)
     mattermost_only = {**span, "match[]": MATTERMOST_SERIES}
-    names, instances, jobs, targets = await asyncio.gather(
+    answers = await asyncio.gather(
         _call(settings, NAMES_PATH, client.get_label_values, "__name__", params=span),
         _call(settings, INSTANCES_PATH, client.get_label_values, "instance", params=mattermost_only),
         _call(settings, JOBS_PATH, client.get_label_values, "job", params=mattermost_only),
         _targets(settings, client),
+        return_exceptions=True,  # every request finishes before the session closes; the first failure wins
     )
+    for answer in answers:
+        if isinstance(answer, BaseException):
+            raise answer
+    names, instances, jobs, targets = answers
     if not all(isinstance(v, list) for v in (names, instances, jobs)):
         raise _not_prometheus(settings, f"{NAMES_PATH} answered JSON of another shape")
     available = tuple(sorted(n for n in names if isinstance(n, str) and n.startswith(NAME_PREFIXES)))

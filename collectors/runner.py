@@ -15,7 +15,7 @@ import certifi
 import httpx
 import uvloop
 
-from collectors import database, elasticsearch, ldap, mattermost, saml
+from collectors import database, elasticsearch, ldap, mattermost, prometheus, saml
 from collectors.base import Snapshot, SourceResult, SourceStatus
 from settings import EnvironmentSettings, env_var_name
 
@@ -42,6 +42,7 @@ class PlannedSource:
 SOURCES: tuple[Source, ...] = (
     Source("mattermost", "Mattermost API", mattermost.collect, "mattermost", "url"),
     Source("database", "Mattermost database", database.collect, "database", "dsn"),
+    Source("prometheus", "Prometheus", prometheus.collect, "prometheus", "url"),
     Source("ldap", "LDAP", ldap.collect, "ldap", "url"),
     Source("elasticsearch", "Elasticsearch/OpenSearch", elasticsearch.collect, "elasticsearch", "url"),
     Source("saml", "SAML identity provider", saml.collect, "saml", "metadata_url"),

@@ -319,22 +319,27 @@ class NodeModel:
         open_fds = (70 + 1.02 * ws + self._pool_open(t).sum(axis=0) + p.leak_fds_per_h * leak
                     + 4 * jitter(t, self._seed + 4))
         return [
-            _gauge("mattermost_process_start_time_seconds", "Start time of the process since the Unix epoch.",
+            _gauge("mattermost_process_start_time_seconds", "When this process started, in Unix seconds.",
                    start),
-            _counter_family("mattermost_process_cpu_seconds_total", "User and system CPU time spent, in seconds.",
-                            cpu_seconds, integer=False),
-            _gauge("mattermost_process_resident_memory_bytes", "Resident memory size in bytes.", rss, integer=True),
-            _gauge("mattermost_process_virtual_memory_bytes", "Virtual memory size in bytes.",
+            _counter_family("mattermost_process_cpu_seconds_total",
+                            "CPU seconds this process has used, user plus system.", cpu_seconds, integer=False),
+            _gauge("mattermost_process_resident_memory_bytes", "Bytes of this process resident in RAM.", rss,
+                   integer=True),
+            _gauge("mattermost_process_virtual_memory_bytes", "Bytes of address space this process maps.",
                    rss * 3.4 + 1.2e9, integer=True),
-            _gauge("mattermost_process_open_fds", "Number of open file descriptors.", open_fds, integer=True),
-            _gauge("mattermost_process_max_fds", "Maximum number of open file descriptors.",
+            _gauge("mattermost_process_open_fds", "File descriptors this process holds open.", open_fds,
+                   integer=True),
+            _gauge("mattermost_process_max_fds", "The limit on file descriptors this process may open.",
                    np.full_like(t, p.max_fds), integer=True),
-            _gauge("go_goroutines", "Number of goroutines that currently exist.", goroutines, integer=True),
-            _gauge("go_threads", "Number of OS threads created.", np.full_like(t, self.threads), integer=True),
-            Family("go_info", "gauge", "Information about the Go environment.",
+            _gauge("go_goroutines", "Goroutines alive right now.", goroutines, integer=True),
+            _gauge("go_threads", "Operating-system threads the Go runtime has made.",
+                   np.full_like(t, self.threads), integer=True),
+            Family("go_info", "gauge", "The Go release the server was built with (always 1).",
                    [Series("go_info", (("version", GO_VERSION),), np.ones_like(t), integer=True)]),
-            _gauge("go_memstats_alloc_bytes", "Bytes of allocated heap objects.", heap * 0.82, integer=True),
-            _gauge("go_memstats_heap_inuse_bytes", "Bytes in in-use heap spans.", heap, integer=True),
+            _gauge("go_memstats_alloc_bytes", "Bytes held by heap objects not yet collected.", heap * 0.82,
+                   integer=True),
+            _gauge("go_memstats_heap_inuse_bytes", "Bytes in heap spans holding at least one object.", heap,
+                   integer=True),
         ]
 
     def _pools(self) -> list[tuple[str, float]]:
@@ -370,13 +375,13 @@ class NodeModel:
         waits = [self._burst(self.load.scaled(p.pool_waits_per_s * (1 if name == "master" else 0.3)), 40.0)
                  for name, _ in self._pools()]
         families = {name: Family(name, kind, text) for name, kind, text in (
-            ("go_sql_max_open_connections", "gauge", "Maximum number of open connections to the database."),
-            ("go_sql_open_connections", "gauge", "The number of established connections, in use and idle."),
-            ("go_sql_in_use_connections", "gauge", "The number of connections currently in use."),
-            ("go_sql_idle_connections", "gauge", "The number of idle connections."),
-            ("go_sql_wait_count_total", "counter", "The total number of connections waited for."),
+            ("go_sql_max_open_connections", "gauge", "The pool's limit on open connections (MaxOpenConns)."),
+            ("go_sql_open_connections", "gauge", "Connections the pool holds open, busy or idle."),
+            ("go_sql_in_use_connections", "gauge", "Connections running a query now."),
+            ("go_sql_idle_connections", "gauge", "Open connections waiting for work."),
+            ("go_sql_wait_count_total", "counter", "Times a caller had to wait for a free connection."),
             ("go_sql_wait_duration_seconds_total", "counter",
-             "The total time blocked waiting for a new connection."),
+             "Seconds callers spent waiting for a free connection."),
         )}
         for i, (db_name, _) in enumerate(self._pools()):
             labels = (("db_name", db_name),)

@@ -4,4 +4,5 @@ pytest_plugins = [
     "tests.servers.postgres",
     "tests.servers.simulator",
     "tests.servers.slapd",
+    "tests.servers.prometheus",
 ]

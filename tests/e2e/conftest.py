@@ -14,7 +14,9 @@ CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-
                  "--disable-background-networking", "--disable-component-update", "--disable-sync"]
 
 
-@pytest.fixture(scope="session")
+# Module scope, not session: Playwright's sync API keeps an event loop running in the main thread while it is
+# open, and async tests that run after the browser tests need that thread free.
+@pytest.fixture(scope="module")
 def browser():
     if not shutil.which(CHROMIUM):
         message = f"{CHROMIUM} is missing: install Debian's chromium package (make test does, as root)"

@@ -37,9 +37,10 @@ async def test_rules_judge_facts_from_every_source(simulator_factory, outdated_s
         ldap=ldap_settings(security="none"),
     )
     snapshot = await collect_all(env, deadline_s=20)
-    assert {name: r.status for name, r in snapshot.sources.items()} == {
-        "mattermost": SourceStatus.OK, "ldap": SourceStatus.OK, "elasticsearch": SourceStatus.OK,
-        "saml": SourceStatus.OK}
+    statuses = {name: r.status for name, r in snapshot.sources.items()}
+    assert statuses == {"mattermost": SourceStatus.OK, "ldap": SourceStatus.OK, "elasticsearch": SourceStatus.OK,
+                        "saml": SourceStatus.OK, "database": SourceStatus.NOT_CONFIGURED,
+                        "prometheus": SourceStatus.NOT_CONFIGURED}
     states = {(f.code, f.subject): f.state for f in evaluate(from_snapshot(snapshot))}
     for code in ("ES_VERSION_UNSUPPORTED", "ES_MISSING_ICU", "ES_CLUSTER_HEALTH", "SAML_CERT_EXPIRING",
                  "LDAP_CLEARTEXT_BIND", "LICENSE_EXPIRING", "SERVER_UNHEALTHY"):
