@@ -23,8 +23,8 @@ def live_health() -> None:
     findings = evaluate(from_live(snapshot))
     view.render_verdict(verdict(findings))
     view.render_sources(snapshot, SOURCE_LABELS)
-    overview_tab, findings_tab, server_tab, database_tab, directory_tab = st.tabs(
-        ["Overview", "Findings", "Server, plugins and jobs", "Database", "Directory, sign-on and search"])
+    overview_tab, findings_tab, metrics_tab, server_tab, database_tab, directory_tab = st.tabs(
+        ["Overview", "Findings", "Metrics", "Server, plugins and jobs", "Database", "Directory, sign-on and search"])
     facts = snapshot.data("mattermost")
     with findings_tab:
         view.render_findings(findings)
@@ -32,6 +32,8 @@ def live_health() -> None:
         view.render_directory_and_search(snapshot, SOURCE_LABELS)
     with database_tab:
         view.render_database(snapshot, SOURCE_LABELS)
+    with metrics_tab:
+        view.render_metrics(snapshot, SOURCE_LABELS, context.metrics_range)
     if facts is None:
         overview_tab.info("Nothing to show until the Mattermost API answers; see the status line above.")
         return

@@ -6,17 +6,20 @@ import dataclasses
 import hashlib
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import streamlit as st
 from pydantic import SecretStr
 
-from collectors import SOURCES, Snapshot, collect_all, support_packet
+from collectors import SOURCES, Snapshot, SourceResult, SourceStatus, collect_all, prometheus, support_packet
 from collectors.background import BackgroundSource
 from collectors.runner import PlannedSource, run_async
+from health import metric_panels
 from settings import (
     EnvironmentSettings,
     MattermostSettings,
+    PrometheusSettings,
     Settings,
     SettingsError,
     load_settings,
@@ -148,6 +151,12 @@ def with_support_packet(snapshot: Snapshot, env: EnvironmentSettings) -> Snapsho
     return dataclasses.replace(snapshot, sources={**snapshot.sources, PACKET_SOURCE: result})
 
 
+@st.cache_data(ttl=60, max_entries=32, show_spinner="Querying Prometheus...")
+def _metrics_range(env_name: str, hours: int, _settings: PrometheusSettings) -> SourceResult:
+    end = datetime.now(UTC).replace(second=0, microsecond=0)  # minute steps, so the cache serves a minute
+    return run_async(prometheus.query_range(_settings, metric_panels.all_names(), end - timedelta(hours=hours), end))
+
+
 @dataclass(frozen=True)
 class PageContext:
     """What app.py established for this run: settings, the chosen environment, the signed-in admin."""
@@ -156,6 +165,12 @@ class PageContext:
     env: EnvironmentSettings
     visitor_token: str | None
     store: Store | None
+
+    def metrics_range(self, hours: int) -> SourceResult:
+        env = effective_environment(self.env)
+        if env.prometheus is None:
+            return SourceResult("prometheus", SourceStatus.NOT_CONFIGURED, error="Prometheus is not configured.")
+        return _metrics_range(env.name, hours, env.prometheus)
 
     def snapshot(self) -> Snapshot:
         env = _with_visitor_token(effective_environment(self.env), self.visitor_token)

@@ -6,7 +6,7 @@ import streamlit as st
 
 from collectors import Snapshot, SourceStatus
 from collectors.mattermost_models import MattermostFacts
-from health import charts, overview, panels, report
+from health import charts, metric_panels, overview, panels, report
 from health.findings import Finding, Severity, State, Verdict
 
 LINE_STYLE = {SourceStatus.OK: st.success, SourceStatus.DEGRADED: st.warning, SourceStatus.FORBIDDEN: st.warning,
@@ -226,3 +226,34 @@ def render_database(snapshot: Snapshot, labels: dict[str, str]) -> None:
     st.dataframe(panels.largest_tables(facts), hide_index=True, width="stretch")
     for fact, reason in facts.missing.items():
         st.caption(f"{fact}: {reason}")
+
+
+def render_metrics(snapshot: Snapshot, labels: dict[str, str], load_range) -> None:
+    """Prometheus panels; `load_range(hours)` returns the facts for another range than the snapshot's 24 h."""
+    facts = _source_or_reason(snapshot, "prometheus", labels)
+    if facts is None:
+        return
+    range_col, group_col, nodes_col = st.columns([2, 2, 3])
+    label = range_col.segmented_control("Time range", list(metric_panels.RANGES_HOURS), default="24 hours",
+                                        key="metrics_range") or "24 hours"
+    group = group_col.selectbox("Panels", list(metric_panels.PANEL_GROUPS), key="metrics_group")
+    nodes = nodes_col.multiselect("Nodes", list(facts.instances), default=list(facts.instances),
+                                  key="metrics_nodes")
+    hours = metric_panels.RANGES_HOURS[label]
+    if hours != 24:
+        result = load_range(hours)
+        if result.data is None:
+            st.error(result.error or "Prometheus did not answer.")
+            return
+        facts = result.data
+    st.caption(f"{facts.start:%Y-%m-%d %H:%M} to {facts.end:%Y-%m-%d %H:%M} UTC, one point every "
+               f"{facts.step_s:,.0f} s, rates over {facts.window_s:,.0f} s (scrape interval "
+               f"{facts.scrape_interval_s:g} s, from {facts.scrape_interval_source}).")
+    columns = st.columns(2)
+    for index, name in enumerate(metric_panels.PANEL_GROUPS[group]):
+        with columns[index % 2]:
+            result = facts.results.get(name)
+            if result is None or result.frame.empty:
+                st.info(metric_panels.why_empty(facts, name))
+            else:
+                st.plotly_chart(metric_panels.figure(result, nodes), width="stretch")

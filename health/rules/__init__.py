@@ -9,6 +9,7 @@ from health.rules import (  # noqa: F401  (imported for their @rule registration
     jobs,
     license,
     notifications,
+    performance,
     platform,
     plugins,
     search,

@@ -194,3 +194,28 @@ def test_database_panels_with_a_real_mattermost_database(monkeypatch, simulator,
     assert any(t.startswith("Peak usage") for t in titles)
     assert any(t.startswith("Database connections by state") for t in titles)
     assert any("Collected" in s.value and "Mattermost database" in s.value for s in at.success)
+
+
+def test_metrics_panels_with_a_real_prometheus(monkeypatch, prometheus_server, prometheus_simulator):
+    configure(monkeypatch, prometheus_simulator.url, token=prometheus_simulator.admin_token)
+    settings = prometheus_server.settings()
+    monkeypatch.setenv("MMDASH_PRODUCTION__PROMETHEUS__URL", settings.url)
+    monkeypatch.setenv("MMDASH_PRODUCTION__PROMETHEUS__USERNAME", settings.username)
+    monkeypatch.setenv("MMDASH_PRODUCTION__PROMETHEUS__PASSWORD", settings.password.get_secret_value())
+    at = run_app()
+    at.text_input[0].set_value(prometheus_simulator.admin_token)
+    at.button[0].click().run()
+    assert not at.exception, at.exception
+
+    def chart_titles():
+        return {json.loads(c.proto.spec)["layout"]["title"]["text"] for c in at.get("plotly_chart")}
+
+    assert {"CPU", "Resident memory", "Goroutines", "File descriptors used"} <= chart_titles()
+    traces = next(json.loads(c.proto.spec)["data"] for c in at.get("plotly_chart")
+                  if json.loads(c.proto.spec)["layout"]["title"]["text"] == "CPU")
+    assert len(traces) == 2  # one line per node
+    at.selectbox(key="metrics_group").set_value("Latency").run()
+    assert {"API latency p50", "API latency p99"} <= chart_titles()
+    at.segmented_control(key="metrics_range").set_value("7 days").run()
+    assert not at.exception, at.exception
+    assert any("UTC, one point every" in c.value for c in at.caption)
