@@ -38,8 +38,9 @@ def figure(result: QueryResult, nodes: list[str] | None = None) -> go.Figure:
         fig.add_trace(go.Scatter(x=series["timestamp"], y=series["value"], mode="lines", name=str(instance),
                                  hovertemplate=f"%{{y:{_TICK_FORMAT.get(result.unit, '.3g')}}}"
                                                f"{_SUFFIX.get(result.unit, '')}<extra>{instance}</extra>"))
-    fig.update_layout(title=query.title, height=260, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                      hovermode="x unified", legend={"orientation": "h", "y": -0.2},
+    fig.update_layout(title=query.title, height=290, margin={"l": 10, "r": 10, "t": 40, "b": 10},
+                      hovermode="x unified", legend={"orientation": "h", "yanchor": "bottom", "y": 1.0,
+                                                     "xanchor": "right", "x": 1.0},
                       yaxis={"tickformat": _TICK_FORMAT.get(result.unit), "ticksuffix": _SUFFIX.get(result.unit),
                              "rangemode": "tozero"})
     return fig

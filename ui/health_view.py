@@ -233,7 +233,7 @@ def render_metrics(snapshot: Snapshot, labels: dict[str, str], load_range) -> No
     facts = _source_or_reason(snapshot, "prometheus", labels)
     if facts is None:
         return
-    range_col, group_col, nodes_col = st.columns([2, 2, 3])
+    range_col, group_col, nodes_col = st.columns([3, 2, 3])
     label = range_col.segmented_control("Time range", list(metric_panels.RANGES_HOURS), default="24 hours",
                                         key="metrics_range") or "24 hours"
     group = group_col.selectbox("Panels", list(metric_panels.PANEL_GROUPS), key="metrics_group")
