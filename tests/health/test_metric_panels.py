@@ -30,6 +30,7 @@ def test_one_line_per_node_and_a_node_filter():
 def test_empty_panels_say_why():
     now = datetime.now(UTC)
     lacking = ("mattermost_search_posts_searches_duration_seconds_bucket",)
-    facts = PrometheusFacts("http://p", now, now, 60, 240, 15, "targets", (), (), skipped={"search_latency_p99": lacking})
+    facts = PrometheusFacts("http://p", now, now, 60, 240, 15, "targets", (), (),
+                            skipped={"search_latency_p99": lacking})
     assert "exports none of" in metric_panels.why_empty(facts, "search_latency_p99")
     assert "no data in this range" in metric_panels.why_empty(facts, "cpu_percent")
