@@ -2,45 +2,27 @@
 
 from __future__ import annotations
 
-import ipaddress
-import socket
-import threading
-import time
 from types import TracebackType
-
-import uvicorn
 
 from simulator.app import build_app
 from simulator.faults import MAX_HANG_S, Faults
 from simulator.model import Scenario
 from simulator.scenarios import build_scenario
 from simulator.state import Credentials, SimulatorState
+from simulator.threaded_server import ThreadedServer, is_loopback, serve_in_thread
 
-START_TIMEOUT_S = 10.0
-
-
-def is_loopback(host: str) -> bool:
-    if host == "localhost":
-        return True
-    try:
-        return ipaddress.ip_address(host).is_loopback
-    except ValueError:
-        return False
+__all__ = ["RunningSimulator", "is_loopback", "start_simulator"]
 
 
 class RunningSimulator:
     """A simulator serving on a real port. Use as a context manager, or call stop()."""
 
-    def __init__(self, state: SimulatorState, server: uvicorn.Server, thread: threading.Thread,
-                 sock: socket.socket) -> None:
+    def __init__(self, state: SimulatorState, served: ThreadedServer) -> None:
         self._state = state
-        self._server = server
-        self._thread = thread
-        self._socket = sock
-        host, port = sock.getsockname()[:2]
-        self.host: str = host
-        self.port: int = port
-        self.url = f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+        self._served = served
+        self.host: str = served.host
+        self.port: int = served.port
+        self.url = served.url
 
     @property
     def scenario(self) -> str:
@@ -97,16 +79,12 @@ class RunningSimulator:
 
     @property
     def running(self) -> bool:
-        return self._thread.is_alive()
+        return self._served.running
 
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving; returns once the server thread has ended and the port is free again."""
-        self._state.faults.release_hangs()
-        self._server.should_exit = True
-        self._thread.join(timeout)
-        self._socket.close()
-        if self._thread.is_alive():
-            raise RuntimeError(f"simulator on {self.url} did not stop within {timeout} s")
+        self._state.faults.release_hangs()  # a hung request would otherwise hold the thread until its cap
+        self._served.stop(timeout)
 
     def __enter__(self) -> RunningSimulator:
         return self
@@ -128,31 +106,6 @@ def start_simulator(scenario: str | Scenario = "healthy", host: str = "127.0.0.1
         raise ValueError(f"refusing to listen on {host}: the simulator is a test double (loopback only)")
     model = build_scenario(scenario) if isinstance(scenario, str) else scenario
     state = SimulatorState(model, Faults(base_latency_ms=latency_ms, hang_cap_s=hang_cap_s))
-    sock = _bind(host, port)
-    config = uvicorn.Config(build_app(state), host=host, port=sock.getsockname()[1], log_config=None,
-                            log_level="warning", access_log=False, lifespan="off",
-                            timeout_graceful_shutdown=2)
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True,
-                              name=f"mattermost-simulator-{model.name}")
-    thread.start()
-    deadline = time.monotonic() + START_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            server.should_exit = True
-            sock.close()
-            raise RuntimeError(f"simulator did not start on {host}:{port}")
-        time.sleep(0.01)
-    return RunningSimulator(state, server, thread, sock)
-
-
-def _bind(host: str, port: int) -> socket.socket:
-    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
-    sock = socket.socket(family, kind, proto)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    try:
-        sock.bind(address)
-    except OSError:
-        sock.close()
-        raise
-    return sock
+    served = serve_in_thread(build_app(state), f"mattermost-simulator-{model.name}", host, port,
+                             allow_remote=allow_remote)
+    return RunningSimulator(state, served)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ipaddress
 import socket
 import threading
 import time
@@ -10,7 +11,28 @@ from pathlib import Path
 import uvicorn
 from starlette.types import ASGIApp
 
-from simulator.server import START_TIMEOUT_S, _bind, is_loopback
+START_TIMEOUT_S = 10.0
+
+
+def is_loopback(host: str) -> bool:
+    if host == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host).is_loopback
+    except ValueError:
+        return False
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family, kind, proto, _, address = socket.getaddrinfo(host, port, type=socket.SOCK_STREAM)[0]
+    sock = socket.socket(family, kind, proto)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind(address)
+    except OSError:
+        sock.close()
+        raise
+    return sock
 
 
 class ThreadedServer:
@@ -26,6 +48,10 @@ class ThreadedServer:
         self.port: int = port
         self.url = f"{scheme}://[{host}]:{port}" if ":" in host else f"{scheme}://{host}:{port}"
 
+    @property
+    def running(self) -> bool:
+        return self._thread.is_alive()
+
     def stop(self, timeout: float = 10.0) -> None:
         """Stop serving; returns once the server thread has ended and the port is free again."""
         self._server.should_exit = True
@@ -36,11 +62,11 @@ class ThreadedServer:
 
 
 def serve_in_thread(app: ASGIApp, name: str, host: str = "127.0.0.1", port: int = 0, *,
-                    tls_files: tuple[Path, Path] | None = None) -> ThreadedServer:
+                    tls_files: tuple[Path, Path] | None = None, allow_remote: bool = False) -> ThreadedServer:
     """Serve `app` and return once the port accepts connections; `tls_files` (certificate, key) makes it HTTPS."""
-    if not is_loopback(host):
+    if not is_loopback(host) and not allow_remote:
         raise ValueError(f"refusing to listen on {host}: stand-in servers are test doubles (loopback only)")
-    sock = _bind(host, port)
+    sock = bind(host, port)
     certfile, keyfile = tls_files or (None, None)
     config = uvicorn.Config(app, host=host, port=sock.getsockname()[1], log_config=None, log_level="warning",
                             access_log=False, lifespan="off", timeout_graceful_shutdown=2,

@@ -21,6 +21,17 @@ def _es(inputs: RuleInputs) -> dict | None:
 OFF = "Elasticsearch indexing is off"
 
 
+def _live_batch_size(inputs: RuleInputs) -> int | None:
+    """LiveIndexingBatchSize, or None when indexing is off."""
+    es = _es(inputs)
+    if es is None:
+        return None
+    size = number(es.get("LiveIndexingBatchSize"))
+    if size is None:
+        raise MissingInput("ElasticsearchSettings.LiveIndexingBatchSize is not set")
+    return size
+
+
 def _posts(inputs: RuleInputs) -> int:
     posts = need(inputs.usage).posts
     if posts is None:
@@ -80,12 +91,9 @@ def es_error(inputs: RuleInputs) -> Check:
       remediation="Raise ElasticsearchSettings.LiveIndexingBatchSize (e.g. 10 to 20) on busy deployments.",
       docs=docs.ELASTICSEARCH)
 def es_batch_low(inputs: RuleInputs) -> Check:
-    es = _es(inputs)
-    if es is None:
-        return not_applicable(OFF)
-    size = number(es.get("LiveIndexingBatchSize"))
+    size = _live_batch_size(inputs)
     if size is None:
-        raise MissingInput("ElasticsearchSettings.LiveIndexingBatchSize is not set")
+        return not_applicable(OFF)
     return check(size <= 1, f"LiveIndexingBatchSize = {size}", "more than 1")
 
 
@@ -93,12 +101,9 @@ def es_batch_low(inputs: RuleInputs) -> Check:
       remediation="Keep LiveIndexingBatchSize at 100 or less so new posts appear in search promptly.",
       docs=docs.ELASTICSEARCH)
 def es_batch_high(inputs: RuleInputs) -> Check:
-    es = _es(inputs)
-    if es is None:
-        return not_applicable(OFF)
-    size = number(es.get("LiveIndexingBatchSize"))
+    size = _live_batch_size(inputs)
     if size is None:
-        raise MissingInput("ElasticsearchSettings.LiveIndexingBatchSize is not set")
+        return not_applicable(OFF)
     return check(size > 100, f"LiveIndexingBatchSize = {size}", "100 or less")
 
 

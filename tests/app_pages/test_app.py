@@ -107,15 +107,21 @@ def test_sign_in_with_username_and_password(monkeypatch, simulator):
     assert at.title[0].value == "Health · Production"
 
 
-def test_oidc_identity_must_be_a_mattermost_admin(monkeypatch, simulator, tmp_path):
+def run_with_single_sign_on(monkeypatch, simulator, tmp_path, email: str) -> AppTest:
+    """The app with an [auth] section, for a visitor the identity provider vouched for as `email`."""
     secrets = tmp_path / "secrets.toml"
     secrets.write_text(
         f'[environments.production.mattermost]\nurl = "{simulator.url}"\ntoken = "{simulator.admin_token}"\n'
         '[auth]\nredirect_uri = "http://127.0.0.1/oauth2callback"\ncookie_secret = "x"\n', encoding="utf-8")
     monkeypatch.setenv("MMDASH_SECRETS_FILE", str(secrets))
     at = AppTest.from_file(APP, default_timeout=60)
-    at.user = {"is_logged_in": True, "email": simulator.admin_email}
+    at.user = {"is_logged_in": True, "email": email}
     at.run()
+    return at
+
+
+def test_oidc_identity_must_be_a_mattermost_admin(monkeypatch, simulator, tmp_path):
+    at = run_with_single_sign_on(monkeypatch, simulator, tmp_path, simulator.admin_email)
     assert not at.exception, at.exception
     assert at.title[0].value == "Health · Production"
 
@@ -161,14 +167,7 @@ def test_settings_changes_take_effect_without_a_restart(monkeypatch, simulator):
 
 
 def test_oidc_identity_that_is_not_an_admin_is_refused(monkeypatch, simulator, tmp_path):
-    secrets = tmp_path / "secrets.toml"
-    secrets.write_text(
-        f'[environments.production.mattermost]\nurl = "{simulator.url}"\ntoken = "{simulator.admin_token}"\n'
-        '[auth]\nredirect_uri = "http://127.0.0.1/oauth2callback"\ncookie_secret = "x"\n', encoding="utf-8")
-    monkeypatch.setenv("MMDASH_SECRETS_FILE", str(secrets))
-    at = AppTest.from_file(APP, default_timeout=60)
-    at.user = {"is_logged_in": True, "email": simulator.user_email}
-    at.run()
+    at = run_with_single_sign_on(monkeypatch, simulator, tmp_path, simulator.user_email)
     assert at.title[0].value == "Sign in"
     assert "not a system admin" in at.error[0].value
 
