@@ -8,6 +8,8 @@ from health.packet_inputs import from_live
 from ui import health_view as view
 from ui.context import SOURCE_LABELS, clear_snapshots, page_context
 
+SECTIONS = ["Overview", "Findings", "Metrics", "Server, plugins and jobs", "Database", "Directory, sign-on and search"]
+
 context = page_context()
 title, refresh = st.columns([5, 1], vertical_alignment="bottom")
 title.title(f"Health · {context.env.label}")
@@ -23,26 +25,26 @@ def live_health() -> None:
     findings = evaluate(from_live(snapshot))
     view.render_verdict(verdict(findings))
     view.render_sources(snapshot, SOURCE_LABELS)
-    overview_tab, findings_tab, metrics_tab, server_tab, database_tab, directory_tab = st.tabs(
-        ["Overview", "Findings", "Metrics", "Server, plugins and jobs", "Database", "Directory, sign-on and search"])
+    # One view at a time: only the chosen section is built and sent, which keeps the page fast to show.
+    section = st.segmented_control("View", SECTIONS, default=SECTIONS[0], key="health_section",
+                                   label_visibility="collapsed") or SECTIONS[0]
     facts = snapshot.data("mattermost")
-    with findings_tab:
+    if section == "Findings":
         view.render_findings(findings)
-    with directory_tab:
-        view.render_directory_and_search(snapshot, SOURCE_LABELS)
-    with database_tab:
-        view.render_database(snapshot, SOURCE_LABELS)
-    with metrics_tab:
+    elif section == "Metrics":
         view.render_metrics(snapshot, SOURCE_LABELS, context.metrics_range)
-    if facts is None:
-        overview_tab.info("Nothing to show until the Mattermost API answers; see the status line above.")
-        return
-    with overview_tab:
+    elif section == "Database":
+        view.render_database(snapshot, SOURCE_LABELS)
+    elif section == "Directory, sign-on and search":
+        view.render_directory_and_search(snapshot, SOURCE_LABELS)
+    elif facts is None:
+        st.info("Nothing to show until the Mattermost API answers; see the status line above.")
+    elif section == "Overview":
         view.render_server_line(facts)
         view.render_kpis(facts)
         view.render_usage_charts(facts)
         view.render_usage_review(snapshot)
-    with server_tab:
+    else:
         view.render_server_tables(facts)
         view.render_missing(facts)
 

@@ -18,9 +18,7 @@ from settings import MattermostSettings
 
 SERVICE = "Mattermost"
 RECENT_JOBS = 50
-# Facts whose absence is normal for some deployments: the latest release comes from GitHub, which
-# air-gapped servers cannot reach. Missing, they leave a rule unknown but do not mark the source degraded.
-OPTIONAL_FACTS = {"Latest version"}
+LATEST_RELEASE = "latest_release"
 
 
 @dataclass(frozen=True)
@@ -124,7 +122,6 @@ async def _gather(api: MattermostApi) -> dict[str, Answer]:
         "me": api.get("/users/me", "Signed-in user"),
         "client_config": api.get("/config/client", "Version and site", {"format": "old"}),
         "license": api.get("/license/client", "License", {"format": "old"}),
-        "user_stats": api.get("/users/stats", "User count"),
         "standard": api.get("/analytics/old", "Usage counts", {"name": "standard"}),
         "extra": api.get("/analytics/old", "Sessions, webhooks and files", {"name": "extra_counts"}),
         "posts_per_day": api.get("/analytics/old", "Posts per day", {"name": "post_counts_day"}),
@@ -135,12 +132,14 @@ async def _gather(api: MattermostApi) -> dict[str, Answer]:
         "cluster": api.get("/cluster/status", "Cluster nodes"),
         "jobs": api.get("/jobs", "Recent jobs", {"per_page": str(RECENT_JOBS), "page": "0"}),
         "config": api.get("/config", "Configuration"),
-        "latest_version": api.get("/latest_version", "Latest version"),
     }
     answers = dict(zip(requests, await asyncio.gather(*requests.values()), strict=True))
     if not answers["standard"].ok and answers["me"].ok:
-        # The team count normally comes with the usage counts; ask the teams list only when those failed.
-        answers["teams"] = await api.get("/teams", "Teams", {"include_total_count": "true", "per_page": "1"})
+        # User and team counts normally come with the usage counts (admins only); without them, ask the
+        # endpoints any signed-in user may read.
+        answers["user_stats"], answers["teams"] = await asyncio.gather(
+            api.get("/users/stats", "User count"),
+            api.get("/teams", "Teams", {"include_total_count": "true", "per_page": "1"}))
     return answers
 
 
@@ -178,7 +177,7 @@ def build_facts(url: str, answers: dict[str, Answer]) -> models.MattermostFacts:
                        missing, "Usage counts") or {}
     extra = _parsed(models.analytics_rows, _value(answers, "extra", missing, "Sessions, webhooks and files"),
                     missing, "Sessions, webhooks and files") or {}
-    stats = _value(answers, "user_stats", missing, "User count") or {}
+    stats = answers["user_stats"].value if "user_stats" in answers and answers["user_stats"].ok else {}
     counts = models.parse_counts(standard, extra, models.as_int(stats.get("total_users_count")))
     teams = answers["teams"].value if "teams" in answers and answers["teams"].ok else None
     if counts.teams is None and isinstance(teams, dict) and "total_count" in teams:
@@ -203,8 +202,7 @@ def build_facts(url: str, answers: dict[str, Answer]) -> models.MattermostFacts:
     if config is not None and not isinstance(config, dict):
         missing["Configuration"] = "Configuration: Mattermost's answer was not a JSON object."
         config = None
-    latest = _parsed(models.parse_latest_version, _value(answers, "latest_version", missing, "Latest version"),
-                     missing, "Latest version")
+
     return models.MattermostFacts(
         url=url,
         server=server,
@@ -217,7 +215,6 @@ def build_facts(url: str, answers: dict[str, Answer]) -> models.MattermostFacts:
         jobs=jobs or (),
         signed_in_as=me,
         config=config,
-        latest_version=latest,
         missing=missing,
     )
 
@@ -231,10 +228,9 @@ def _judge(facts: models.MattermostFacts, answers: dict[str, Answer]) -> tuple[S
             f"The token belongs to @{me.username}, who is not a system admin, so admin-only facts "
             f"({', '.join(sorted(facts.missing)) or 'none so far'}) are missing: use a system admin's "
             "personal access token.")
-    missing = {fact: why for fact, why in facts.missing.items() if fact not in OPTIONAL_FACTS}
-    if missing:
-        first = next(iter(missing.values()))
-        more = len(missing) - 1
+    if facts.missing:
+        first = next(iter(facts.missing.values()))
+        more = len(facts.missing) - 1
         return SourceStatus.DEGRADED, first + (f" (and {more} more missing)" if more else "")
     return SourceStatus.OK, None
 
@@ -268,3 +264,23 @@ async def collect(settings: MattermostSettings, client: httpx.AsyncClient) -> So
     facts = build_facts(settings.url, answers)
     status, error = _judge(facts, answers)
     return result(status, facts, error)
+
+
+async def collect_latest_release(settings: MattermostSettings, client: httpx.AsyncClient) -> SourceResult:
+    """The newest Mattermost release, as the server relays it from GitHub.
+
+    Kept out of the regular collection: the server asks GitHub on every call (slow), the answer changes a few
+    times a month, and air-gapped servers cannot reach GitHub at all.
+    """
+    started = time.perf_counter()
+    token = settings.token.get_secret_value() if settings.token else None
+    answer = await MattermostApi(settings, client, token).get("/latest_version", "Latest release")
+    elapsed = (time.perf_counter() - started) * 1000
+    if not answer.ok:
+        return SourceResult(LATEST_RELEASE, SourceStatus.ERROR, error=answer.error, elapsed_ms=elapsed)
+    try:
+        version = models.parse_latest_version(answer.value)
+    except (ValueError, AttributeError) as exc:
+        return SourceResult(LATEST_RELEASE, SourceStatus.ERROR, elapsed_ms=elapsed,
+                            error=f"Latest release: Mattermost's answer had an unexpected shape ({exc}).")
+    return SourceResult(LATEST_RELEASE, SourceStatus.OK, data=version, elapsed_ms=elapsed)

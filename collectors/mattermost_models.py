@@ -165,7 +165,6 @@ class MattermostFacts:
     jobs: tuple[Job, ...] = ()
     signed_in_as: SignedInUser | None = None
     config: dict[str, Any] | None = None  # sanitized by Mattermost: secrets arrive as a fixed mask
-    latest_version: str | None = None  # newest release tag, as the server relays it from GitHub
     missing: dict[str, str] = field(default_factory=dict)  # fact -> why it could not be read
 
     @property
@@ -280,7 +279,8 @@ def parse_counts(
         return None if value is None or value < 0 else value
 
     return Counts(
-        total_users=total_users,
+        # /users/stats counts the same accounts as unique_user_count; it is only asked when analytics fail.
+        total_users=total_users if total_users is not None else pick(standard, "unique_user_count"),
         active_users=pick(standard, "unique_user_count"),
         inactive_users=pick(standard, "inactive_user_count"),
         posts=pick(standard, "post_count"),

@@ -100,7 +100,7 @@ def _mm_fact(facts: MattermostFacts, value: Any, source: str, fact_name: str) ->
 def _source_fact(snapshot: Snapshot, name: str, label: str) -> Fact[Any]:
     result = snapshot.sources.get(name)
     if result is None:
-        return absent(label, f"{label} is not collected by this version of the dashboard")
+        return absent(label, f"{label} has not been read yet (slow facts are read in the background)")
     if result.data is None or result.status in (SourceStatus.ERROR, SourceStatus.NOT_CONFIGURED):
         return absent(label, result.error or f"{label} could not be read")
     return Fact(result.data, label)
@@ -161,8 +161,8 @@ def from_snapshot(snapshot: Snapshot) -> RuleInputs:
         config=_mm_fact(facts, facts.config, f"{API}/config", "Configuration"),
         license=_mm_fact(facts, facts.license, f"{API}/license/client", "License"),
         version=_mm_fact(facts, server.version, f"{API}/config/client", "Version and site"),
-        latest_version=_mm_fact(facts, facts.latest_version, f"{API}/latest_version", "Latest version"),
-        usage=Fact(_live_usage(facts), f"{API}/analytics/old, {API}/users/stats"),
+        latest_version=_source_fact(snapshot, "latest_release", f"{API}/latest_version"),
+        usage=Fact(_live_usage(facts), f"{API}/analytics/old"),
         nodes=Fact(nodes, f"{API}/cluster/status") if nodes is not None else _mm_fact(
             facts, None if "Cluster nodes" in facts.missing else (), f"{API}/cluster/status", "Cluster nodes"),
         jobs=_mm_fact(facts, None if "Recent jobs" in facts.missing else facts.jobs, f"{API}/jobs", "Recent jobs"),

@@ -12,7 +12,16 @@ from pathlib import Path
 import streamlit as st
 from pydantic import SecretStr
 
-from collectors import SOURCES, Snapshot, SourceResult, SourceStatus, collect_all, prometheus, support_packet
+from collectors import (
+    SOURCES,
+    Snapshot,
+    SourceResult,
+    SourceStatus,
+    collect_all,
+    mattermost,
+    prometheus,
+    support_packet,
+)
 from collectors.background import BackgroundSource
 from collectors.runner import PlannedSource, run_async
 from health import metric_panels
@@ -31,10 +40,14 @@ from simulator.saml_idp import RunningIdp
 from store import Store, StoreError, open_store
 
 PACKET_SOURCE = "support_packet"
-SOURCE_LABELS = {source.name: source.label for source in SOURCES} | {PACKET_SOURCE: "Mattermost support packet"}
-# A real server profiles its CPU for 5 s before it sends a packet: read it in the background, at most this often.
-PACKET_MAX_AGE_S = 15 * 60
-PACKET_DEADLINE_S = 120
+SOURCE_LABELS = {source.name: source.label for source in SOURCES} | {
+    PACKET_SOURCE: "Mattermost support packet", mattermost.LATEST_RELEASE: "Latest Mattermost release"}
+# Slow facts, read in the background so no page waits for them: (collector, how often, deadline in s). A real
+# server profiles its CPU for 5 s before it sends a packet; the latest release comes from GitHub through the server.
+SLOW_SOURCES = {
+    PACKET_SOURCE: (support_packet.collect, 15 * 60, 120),
+    mattermost.LATEST_RELEASE: (mattermost.collect_latest_release, 6 * 3600, 30),
+}
 
 
 @st.cache_resource(show_spinner=False, max_entries=4)
@@ -134,21 +147,20 @@ def clear_snapshots() -> None:
     _snapshot.clear()
 
 
-@st.cache_resource(show_spinner=False, max_entries=16)
-def _packet_source(env_name: str, fingerprint: str, _mattermost: MattermostSettings) -> BackgroundSource:
-    return BackgroundSource(PlannedSource(PACKET_SOURCE, support_packet.collect, _mattermost),
-                            deadline_s=PACKET_DEADLINE_S, max_age_s=PACKET_MAX_AGE_S)
+@st.cache_resource(show_spinner=False, max_entries=32)
+def _slow_source(name: str, env_name: str, fingerprint: str, _mattermost: MattermostSettings) -> BackgroundSource:
+    collect, max_age_s, deadline_s = SLOW_SOURCES[name]
+    return BackgroundSource(PlannedSource(name, collect, _mattermost), deadline_s=deadline_s, max_age_s=max_age_s)
 
 
-def with_support_packet(snapshot: Snapshot, env: EnvironmentSettings) -> Snapshot:
-    """The snapshot plus the newest support packet read in the background (none yet on a first visit)."""
+def with_slow_sources(snapshot: Snapshot, env: EnvironmentSettings) -> Snapshot:
+    """The snapshot plus the newest slow facts read in the background (none yet on a first visit)."""
     if env.mattermost is None or env.mattermost.token is None:
         return snapshot
-    token = env.mattermost.token.get_secret_value()
-    result = _packet_source(env.name, token_fingerprint(token), env.mattermost).latest()
-    if result is None:
-        return snapshot
-    return dataclasses.replace(snapshot, sources={**snapshot.sources, PACKET_SOURCE: result})
+    fingerprint = token_fingerprint(env.mattermost.token.get_secret_value())
+    results = {name: _slow_source(name, env.name, fingerprint, env.mattermost).latest() for name in SLOW_SOURCES}
+    ready = {name: result for name, result in results.items() if result is not None}
+    return dataclasses.replace(snapshot, sources={**snapshot.sources, **ready}) if ready else snapshot
 
 
 @st.cache_data(ttl=60, max_entries=32, show_spinner="Querying Prometheus...")
@@ -174,7 +186,7 @@ class PageContext:
 
     def snapshot(self) -> Snapshot:
         env = _with_visitor_token(effective_environment(self.env), self.visitor_token)
-        return with_support_packet(load_snapshot(self.settings, self.env, self.visitor_token), env)
+        return with_slow_sources(load_snapshot(self.settings, self.env, self.visitor_token), env)
 
 
 def page_context() -> PageContext:

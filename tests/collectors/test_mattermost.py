@@ -76,6 +76,9 @@ async def test_non_admin_token_is_forbidden_with_the_username(simulator):
     assert result.status is SourceStatus.FORBIDDEN
     assert f"@{simulator.user_username}" in result.error and "not a system admin" in result.error
     assert result.data.server.version
+    # Analytics are for admins; the user and team counts come from endpoints any user may read.
+    assert result.data.counts.total_users == simulator.model.usage.active_users
+    assert result.data.counts.teams == len(simulator.model.teams)
 
 
 async def test_missing_token(simulator):
@@ -171,3 +174,14 @@ async def test_team_count_falls_back_to_the_teams_list_when_analytics_fail(simul
     simulator.faults.set("/api/v4/analytics/old", status=500)
     result = await run(settings_for(simulator.url, simulator.admin_token))
     assert result.data.counts.teams == len(simulator.model.teams)
+
+
+async def test_latest_release_is_read_separately(simulator):
+    from collectors.mattermost import collect_latest_release
+
+    async with httpx.AsyncClient() as client:
+        result = await collect_latest_release(settings_for(simulator.url, simulator.admin_token), client)
+        assert result.status is SourceStatus.OK and result.data.count(".") == 2
+        simulator.faults.set("/api/v4/latest_version", status=500)
+        failed = await collect_latest_release(settings_for(simulator.url, simulator.admin_token), client)
+    assert failed.status is SourceStatus.ERROR and "HTTP 500" in failed.error
