@@ -35,6 +35,7 @@ _GLOBAL_KEYS = {
     "SQLITE_PATH": "sqlite_path",
     "REFRESH_SECONDS": "refresh_seconds",
     "DEADLINE_SECONDS": "deadline_seconds",
+    "SUPPORT_URL": "support_url",
 }
 _NOT_SETTINGS = {"SECRETS_FILE"}
 _LIST_FIELDS = {("files", "logs")}
@@ -165,6 +166,7 @@ class Settings(_Section):
     refresh_seconds: int = Field(default=60, ge=15, le=3600)
     deadline_seconds: float = Field(default=20.0, gt=0, le=600)
     oidc_enabled: bool = False
+    support_url: str | None = None  # where admins send packets; default: by license (enterprise portal or forum)
 
     @property
     def demo(self) -> bool:

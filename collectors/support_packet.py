@@ -590,31 +590,50 @@ def _too_large() -> str:
             "(Commercial Support), or rotate the log.")
 
 
+def _timed_out(wait_s: float) -> str:
+    return (f"The support packet did not finish downloading within {wait_s * DOWNLOAD_BUDGET:g} s: the server may "
+            "be overloaded or the packet very large; try again, or make it without server logs.")
+
+
+async def _fetch(settings: MattermostSettings, client: httpx.AsyncClient, path: Path) -> None:
+    """Save the packet to `path`; raises _Failed with the status and sentence when Mattermost will not."""
+    token = settings.token.get_secret_value() if settings.token else None
+    if not token:
+        raise _Failed(SourceStatus.ERROR, (
+            "No Mattermost token is configured: the support packet needs a system admin's personal access "
+            "token as mattermost.token."))
+    wait_s = max(settings.timeout_seconds, MIN_WAIT_S)
+    try:
+        with path.open("wb") as target:
+            async with asyncio.timeout(wait_s * DOWNLOAD_BUDGET):
+                await _download(settings, client, token, target, wait_s)
+    except TimeoutError:
+        raise _Failed(SourceStatus.ERROR, _timed_out(wait_s)) from None
+
+
+async def download(settings: MattermostSettings, client: httpx.AsyncClient, path: Path) -> str | None:
+    """Save Mattermost's own packet to `path`; the sentence saying why not, or None when it worked."""
+    try:
+        await _fetch(settings, client, path)
+    except _Failed as failed:
+        return failed.sentence
+    return None
+
+
 async def collect(settings: MattermostSettings, client: httpx.AsyncClient) -> SourceResult:
     started = time.perf_counter()
 
     def result(status: SourceStatus, data: Any = None, error: str | None = None) -> SourceResult:
         return SourceResult(SOURCE, status, data, error, (time.perf_counter() - started) * 1000)
 
-    token = settings.token.get_secret_value() if settings.token else None
-    if not token:
-        return result(SourceStatus.ERROR, error=(
-            "No Mattermost token is configured: the support packet needs a system admin's personal access "
-            "token as mattermost.token."))
-    wait_s = max(settings.timeout_seconds, MIN_WAIT_S)
     fd, name = tempfile.mkstemp(prefix="mm_support_packet_", suffix=".zip")
+    os.close(fd)
     path = Path(name)
     try:
-        with os.fdopen(fd, "wb") as target:
-            async with asyncio.timeout(wait_s * DOWNLOAD_BUDGET):
-                await _download(settings, client, token, target, wait_s)
+        await _fetch(settings, client, path)
         facts = await asyncio.to_thread(_parse_packet, path, f"Mattermost's answer to {PACKET_PATH}")
     except _Failed as failed:
         return result(failed.status, error=failed.sentence)
-    except TimeoutError:
-        return result(SourceStatus.ERROR, error=(
-            f"The support packet did not finish downloading within {wait_s * DOWNLOAD_BUDGET:g} s: the server may "
-            "be overloaded or the packet very large; try again, or make it without server logs."))
     except PacketError as exc:
         return result(SourceStatus.ERROR, error=f"{exc} Check that the URL points at Mattermost itself.")
     finally:

@@ -98,12 +98,6 @@ async def test_unreachable_url_says_nothing_is_listening():
     assert "Nothing is listening" in result.error
 
 
-async def test_unknown_host_is_a_dns_sentence():
-    result = await run(settings_for("http://no-such-host.invalid", "t"))
-    assert result.status is SourceStatus.ERROR
-    assert "could not be resolved" in result.error
-
-
 async def test_https_against_plain_http_is_a_tls_sentence(simulator):
     result = await run(settings_for(simulator.url.replace("http://", "https://"), simulator.admin_token))
     assert result.status is SourceStatus.ERROR

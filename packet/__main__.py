@@ -1,0 +1,124 @@
+"""python -m packet build --env NAME --out packet.zip ...: the support packet, headless.
+
+With a configured Mattermost URL and token it collects like the dashboard does; with only local files
+(--config-file, --log-file) it builds from those, e.g. on the Mattermost host itself.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import tempfile
+from collections.abc import Sequence
+from datetime import UTC, datetime
+from pathlib import Path
+
+from collectors.runner import run_async
+from packet.builder import PacketRequest, PacketResult, build_packet
+from packet.form import PacketForm
+from packet.gather import gather
+from packet.secrets import known_secrets
+from settings import EnvironmentSettings, Settings, SettingsError, load_settings
+from simulator.demo import start_demo, start_identity_provider
+
+
+def _time(value: str) -> datetime:
+    moment = datetime.fromisoformat(value)
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(prog="python -m packet", description="Build a Mattermost support packet.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    build = commands.add_parser("build", help="collect, redact, prove secret-free and write the zip")
+    build.add_argument("--env", help="environment name from the settings (default: the default environment)")
+    build.add_argument("--out", type=Path, required=True, help="where to write the zip")
+    build.add_argument("--config-file", type=Path, help="Mattermost's config.json (redacted before it is written)")
+    build.add_argument("--log-file", type=Path, action="append", default=[], help="a log file (repeatable)")
+    build.add_argument("--since", type=_time, help="when the problem started (ISO 8601; sets the log window)")
+    build.add_argument("--until", type=_time, help="when it ended (ISO 8601)")
+    build.add_argument("--issue", default="Support packet made from the command line.",
+                       help="what went wrong, in a sentence")
+    build.add_argument("--by", default=os.environ.get("USER", "command line"), help="who makes the packet")
+    build.add_argument("--mask", action="append", default=[], help="an extra term to mask (repeatable)")
+    build.add_argument("--max-log-mb", type=int, default=50, help="most log data per file, newest kept (MB)")
+    build.add_argument("--pseudonymise-key-file", type=Path,
+                       help="a file holding your secret key: usernames, emails, IPs and hostnames are replaced "
+                            "consistently; keep the key to map them back")
+    return parser.parse_args(argv)
+
+
+def run_build(args: argparse.Namespace) -> int:
+    try:
+        settings = load_settings()
+        env = settings.environment(args.env or settings.default_environment)
+    except SettingsError as exc:
+        print("error: settings are not usable: " + "; ".join(exc.problems), file=sys.stderr)
+        return 2
+    form = PacketForm(issue=args.issue, started_at=args.since, ended_at=args.until)
+    if form.problems():
+        print("error: " + " ".join(form.problems()), file=sys.stderr)
+        return 2
+    demo = idp = None
+    if env.is_demo and args.env is None and (args.config_file or args.log_file):
+        # Nothing configured, but local files named: build from those alone (e.g. on the Mattermost host).
+        env = env.model_copy(update={"mattermost": None, "demo_scenario": None})
+    elif env.is_demo:
+        idp = start_identity_provider()
+        demo = start_demo(env.demo_scenario, idp)
+        env = demo.environment(env)
+    try:
+        return _build(args, settings, env, form)
+    finally:
+        if demo is not None:
+            demo.stop()
+            idp.stop()
+
+
+def say(message: str) -> None:
+    print(f"  {message}", file=sys.stderr)
+
+
+def _build(args: argparse.Namespace, settings: Settings, env: EnvironmentSettings, form: PacketForm) -> int:
+    key = args.pseudonymise_key_file.read_bytes().strip() if args.pseudonymise_key_file else None
+    with tempfile.TemporaryDirectory(prefix="mmdash-packet-") as scratch:
+        gathered = run_async(gather(env, deadline_s=settings.deadline_seconds, scratch=Path(scratch),
+                                    config_file=args.config_file, progress=say))
+        request = PacketRequest(
+            environment=env.name, generated_by=args.by, generated_by_email=None, form=form,
+            snapshot=gathered.snapshot, config=gathered.config, config_source=gathered.config_source,
+            server_packet=gathered.server_packet, log_files=tuple(args.log_file), checks=tuple(gathered.checks),
+            extra_terms=tuple(args.mask), pseudonymise_key=key, max_log_bytes=args.max_log_mb * 1024**2,
+            secrets=known_secrets(settings, environ=os.environ, raw_config=gathered.raw_config))
+        result = build_packet(request, args.out, progress=say)
+    for note in gathered.notes:
+        print(f"note: {note}", file=sys.stderr)
+    for check in gathered.checks:
+        if not check.ok:
+            print(f"test failed: {check.name}: {check.detail}", file=sys.stderr)
+    return _report(result, args.out)
+
+
+def _report(result: PacketResult, out: Path) -> int:
+    for member in [m for m in result.members if m.truncated]:
+        print(f"note: {member.name}: {member.note}", file=sys.stderr)
+    for member, why in result.errors.items():
+        print(f"not collected: {member}: {why}", file=sys.stderr)
+    if result.leaks:
+        print(f"BLOCKED: the packet was not written, because known secrets were found in it ({len(result.leaks)}):",
+              file=sys.stderr)
+        for leak in result.leaks[:20]:
+            print(f"  {leak.member} at byte {leak.offset}: {leak.label} ({leak.form})", file=sys.stderr)
+        return 3
+    print(f"{out}: {len(result.members) + 1} files, {result.total_redactions} redactions, no known secret found.")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = parse_args(argv)
+    return run_build(args)
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

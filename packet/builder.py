@@ -1,0 +1,274 @@
+"""Build a support packet: a zip streamed to disk, every member redacted, and proven free of known secrets.
+
+The zip is written to a temporary file next to the target and only renamed into place when every member is
+written and the leak gate found nothing; a failure or a leak leaves no file that could pass for a packet.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import os
+import tempfile
+import zipfile
+from collections import Counter
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from collectors.base import Snapshot
+from health.engine import evaluate
+from health.findings import State, verdict
+from health.packet_inputs import from_live
+from packet import logs, mattermost_layout
+from packet.checks import CheckResult
+from packet.form import PacketForm
+from packet.leak_gate import Leak, LeakGate
+from packet.pseudonymise import Pseudonymiser
+from packet.readme import render_readme
+from packet.redact import Redaction, Redactor
+
+DEFAULT_MAX_LOG_BYTES = 50 * 1024**2
+REVIEW_LIMIT = 500  # redaction findings kept for the review step; counts cover all of them
+CHUNK = 1 << 20
+Progress = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class PacketRequest:
+    environment: str
+    generated_by: str
+    generated_by_email: str | None
+    form: PacketForm
+    snapshot: Snapshot | None = None
+    config: dict[str, Any] | None = None  # config.json from disk, or the API's sanitized config
+    config_source: str = ""
+    server_packet: Path | None = None  # the zip Mattermost itself made, when it could
+    log_files: tuple[Path, ...] = ()
+    checks: tuple[CheckResult, ...] = ()
+    extra_terms: tuple[str, ...] = ()
+    pseudonymise_key: bytes | None = None
+    max_log_bytes: int = DEFAULT_MAX_LOG_BYTES
+    secrets: dict[str, str] = field(default_factory=dict)  # label -> value, for the leak gate
+    plugin_manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+
+@dataclass
+class MemberRecord:
+    name: str
+    sha256: str
+    size_before: int  # bytes taken from the source (after log-window selection)
+    size_after: int  # bytes written, after redaction
+    source_size: int | None = None  # whole source file, when a window was cut from it
+    truncated: bool = False
+    redactions: int = 0
+    note: str | None = None
+
+
+@dataclass
+class PacketResult:
+    path: Path | None
+    members: list[MemberRecord]
+    redactions: list[Redaction]  # the first REVIEW_LIMIT, for the review step
+    redaction_counts: dict[str, dict[str, int]]  # member -> rule -> count
+    leaks: list[Leak]
+    errors: dict[str, str]  # what could not be collected or written, and why
+
+    @property
+    def ok(self) -> bool:
+        return self.path is not None and not self.leaks
+
+    @property
+    def total_redactions(self) -> int:
+        return sum(sum(rules.values()) for rules in self.redaction_counts.values())
+
+
+class _Writer:
+    """Writes members into the zip, hashing and counting as it streams."""
+
+    def __init__(self, archive: zipfile.ZipFile, redactor: Redactor):
+        self.archive = archive
+        self.redactor = redactor
+        self.members: list[MemberRecord] = []
+        self.review: list[Redaction] = []
+        self.counts: dict[str, Counter] = {}
+
+    def _note(self, member: str, found: list[Redaction]) -> int:
+        if found:
+            self.counts.setdefault(member, Counter()).update(r.rule for r in found)
+            room = REVIEW_LIMIT - len(self.review)
+            if room > 0:
+                self.review.extend(found[:room])
+        return len(found)
+
+    def lines(self, name: str, lines: Iterable[bytes], **record: Any) -> MemberRecord:
+        digest, before, after, redacted = hashlib.sha256(), 0, 0, 0
+        self.redactor.start_member(name)
+        with self.archive.open(name, "w", force_zip64=True) as out:
+            buffer = io.BytesIO()
+            for number, line in enumerate(lines, start=1):
+                before += len(line)
+                clean, found = self.redactor.redact_line(line, member=name, line_no=number)
+                redacted += self._note(name, found)
+                buffer.write(clean)
+                if buffer.tell() >= CHUNK:
+                    data = buffer.getvalue()
+                    out.write(data)
+                    digest.update(data)
+                    after += len(data)
+                    buffer = io.BytesIO()
+            data = buffer.getvalue()
+            out.write(data)
+            digest.update(data)
+            after += len(data)
+        member = MemberRecord(name, digest.hexdigest(), before, after, redactions=redacted, **record)
+        self.members.append(member)
+        return member
+
+    def text(self, name: str, data: bytes, **record: Any) -> MemberRecord:
+        return self.lines(name, io.BytesIO(data), **record)
+
+    def config(self, name: str, config: dict[str, Any], manifests: dict[str, dict[str, Any]]) -> MemberRecord:
+        clean, found = self.redactor.redact_config(config, member=name, plugin_manifests=manifests)
+        self._note(name, found)
+        data = json.dumps(clean, indent=2, sort_keys=True).encode()
+        member = self.text(name, data)  # line rules as well: a secret pasted into a free-text setting
+        member.size_before = len(json.dumps(config, indent=2, sort_keys=True).encode())
+        member.redactions += len(found)
+        return member
+
+    def ours(self, name: str, data: bytes) -> MemberRecord:
+        """A file the dashboard wrote itself from redacted facts: hashed, still line-redacted for safety."""
+        return self.text(name, data)
+
+
+def _server_packet(writer: _Writer, packet: Path, manifests: dict[str, dict[str, Any]],
+                   errors: dict[str, str]) -> None:
+    """Mattermost's own packet, member by member, through the same redaction (it leaves some URLs unmasked)."""
+    try:
+        source = zipfile.ZipFile(packet)
+    except (zipfile.BadZipFile, OSError) as exc:
+        errors["server_packet"] = f"Mattermost's own packet is not a readable zip ({exc}); it was left out."
+        return
+    with source:
+        for info in source.infolist():
+            if info.is_dir():
+                continue
+            name = f"server_packet/{info.filename}"
+            try:
+                if info.filename.endswith("sanitized_config.json"):
+                    try:
+                        writer.config(name, json.loads(source.read(info)), manifests)
+                        continue
+                    except ValueError:
+                        errors[name] = f"{info.filename} is not valid JSON; it was included line by line, redacted."
+                with source.open(info) as member:  # streamed: a server log can be large
+                    writer.lines(name, member)
+            except (zipfile.BadZipFile, OSError, EOFError) as exc:
+                errors[name] = f"{info.filename} in Mattermost's packet could not be read ({exc})."
+
+
+def _log_members(writer: _Writer, request: PacketRequest, errors: dict[str, str]) -> None:
+    since = request.form.started_at
+    until = request.form.ended_at or (datetime.now(UTC) if since else None)
+    used: set[str] = set()
+    for index, path in enumerate(request.log_files):
+        member = "mattermost.log" if index == 0 else f"logs/{path.name}"
+        while member in used:
+            member = f"logs/{index}-{path.name}"
+        used.add(member)
+        try:
+            selection = logs.select(path, since=since, until=until, max_bytes=request.max_log_bytes, member=member)
+        except logs.LogError as exc:
+            errors[member] = str(exc)
+            continue
+        writer.lines(member, logs.iter_lines(selection), source_size=selection.file_size,
+                     truncated=selection.truncated, note=selection.reason)
+
+
+def _summary(request: PacketRequest, generated_at: datetime, errors: dict[str, str]) -> dict[str, Any]:
+    summary: dict[str, Any] = {
+        "environment": request.environment,
+        "generated_at": generated_at.isoformat(),
+        "generated_by": {"username": request.generated_by, "email": request.generated_by_email},
+        "form": request.form.as_dict(),
+        "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in request.checks],
+        "not_collected": errors,
+    }
+    if request.snapshot is not None:
+        findings = evaluate(from_live(request.snapshot))
+        result = verdict(findings)
+        summary["verdict"] = {"label": result.label, "score": result.score, "headline": result.headline}
+        summary["findings"] = [
+            {"code": f.code, "area": f.area, "severity": f.severity.value, "state": f.state.value,
+             "title": f.title, "subject": f.subject, "observed": f.observed, "threshold": f.threshold,
+             "evidence": f.evidence, "remediation": f.remediation, "docs_url": f.docs_url}
+            for f in findings if f.state is not State.OK]
+        summary["sources"] = {name: {"status": r.status.value, "error": r.error, "elapsed_ms": round(r.elapsed_ms)}
+                              for name, r in request.snapshot.sources.items()}
+    return summary
+
+
+def build_packet(request: PacketRequest, out: Path, progress: Progress | None = None) -> PacketResult:
+    """Write the packet to `out`; on a leak or a failure no file is left at `out`."""
+    say = progress or (lambda _message: None)
+    generated_at = datetime.now(UTC)
+    pseudonymiser = Pseudonymiser(request.pseudonymise_key) if request.pseudonymise_key else None
+    redactor = Redactor(extra_terms=request.extra_terms, pseudonymiser=pseudonymiser)
+    errors: dict[str, str] = {}
+    out.parent.mkdir(parents=True, exist_ok=True)
+    handle, temporary = tempfile.mkstemp(prefix=".packet-", suffix=".zip.part", dir=out.parent)
+    os.close(handle)
+    temp_path = Path(temporary)
+    try:
+        with zipfile.ZipFile(temp_path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
+            writer = _Writer(archive, redactor)
+            if request.snapshot is not None:
+                say("Writing Mattermost's packet layout (metadata, diagnostics, stats, jobs, plugins)")
+                for name, data in mattermost_layout.members(request.snapshot, generated_at).items():
+                    writer.text(name, data)
+            if request.config is not None:
+                say("Redacting the configuration")
+                writer.config("sanitized_config.json", request.config, request.plugin_manifests)
+            else:
+                errors["sanitized_config.json"] = ("No configuration: the API did not give it and no config.json "
+                                                   "was named.")
+            if request.log_files:
+                say(f"Selecting and redacting {len(request.log_files)} log file(s)")
+                _log_members(writer, request, errors)
+            else:
+                errors["mattermost.log"] = "No log file was named, so the packet has no server log."
+            if request.server_packet is not None:
+                say("Adding Mattermost's own support packet, redacted")
+                _server_packet(writer, request.server_packet, request.plugin_manifests, errors)
+            say("Writing the summary, README and manifest")
+            summary = _summary(request, generated_at, errors)
+            writer.ours("summary.json", json.dumps(summary, indent=2, default=str).encode())
+            writer.ours("README.md", render_readme(summary).encode())
+            writer.ours("errors.json", json.dumps(errors, indent=2).encode())
+            report = {member: dict(rules) for member, rules in writer.counts.items()}
+            writer.ours("redaction_report.json", json.dumps(
+                {"by_member": report, "total": sum(sum(r.values()) for r in report.values()),
+                 "note": "Counts only: redacted values are never written anywhere."}, indent=2).encode())
+            manifest = {
+                "format": "mmdash support packet 1",
+                "generated_at": generated_at.isoformat(),
+                "environment": request.environment,
+                "members": [vars(m) for m in writer.members],
+                "collectors": summary.get("sources", {}),
+                "pseudonymised": pseudonymiser is not None,
+            }
+            archive.writestr("manifest.json", json.dumps(manifest, indent=2, default=str))
+        say("Checking every byte for known secrets (leak gate)")
+        leaks = LeakGate(request.secrets).scan_zip(temp_path)
+        if leaks:
+            temp_path.unlink()
+            return PacketResult(None, writer.members, writer.review, report, leaks, errors)
+        temp_path.replace(out)
+        return PacketResult(out, writer.members, writer.review, report, [], errors)
+    except BaseException:
+        temp_path.unlink(missing_ok=True)
+        raise

@@ -1,0 +1,82 @@
+"""Everything a packet is made from, gathered the same way by the page and the command line."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import httpx
+
+from collectors import collect_all, support_packet
+from collectors.base import Snapshot
+from collectors.runner import tls_context
+from packet import checks
+from packet.checks import CheckResult
+from settings import EnvironmentSettings
+
+
+@dataclass
+class Gathered:
+    snapshot: Snapshot | None = None
+    server_packet: Path | None = None
+    config: dict[str, Any] | None = None
+    raw_config: dict[str, Any] | None = None  # only from a config.json on disk: its secrets feed the leak gate
+    config_source: str = ""
+    checks: list[CheckResult] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)
+
+
+def read_config_file(path: Path) -> tuple[dict[str, Any] | None, str | None]:
+    """config.json from disk, or the sentence saying why it cannot be used."""
+    try:
+        config = json.loads(path.read_bytes())
+    except OSError as exc:
+        return None, f"{path} could not be read ({exc.strerror or exc})."
+    except ValueError as exc:
+        return None, f"{path} is not JSON ({exc}); the packet is built without a configuration."
+    if not isinstance(config, dict):
+        return None, f"{path} is JSON but not a Mattermost configuration (not an object)."
+    return config, None
+
+
+async def gather(env: EnvironmentSettings, *, deadline_s: float, scratch: Path, config_file: Path | None = None,
+                 progress: Callable[[str], None] = lambda _m: None, test_site_and_smtp: bool = True) -> Gathered:
+    """Collect the sources, Mattermost's own packet and the connection tests; errors become notes and tests.
+
+    `test_site_and_smtp` reaches the Site URL and SMTP server named in the configuration: off where those
+    names lead outside the machine (the simulator's configuration names example domains)."""
+    gathered = Gathered()
+    if config_file is not None:
+        gathered.raw_config, problem = read_config_file(config_file)
+        gathered.config, gathered.config_source = gathered.raw_config, str(config_file)
+        if problem:
+            gathered.checks.append(CheckResult("config.json", False, problem))
+    if env.mattermost is not None:
+        progress(f"Collecting from every configured source of {env.label}")
+        gathered.snapshot = await collect_all(env, deadline_s=deadline_s)
+        gathered.checks += checks.from_snapshot(gathered.snapshot)
+        facts = gathered.snapshot.data("mattermost")
+        if gathered.config is None and facts is not None and facts.config is not None:
+            gathered.config, gathered.config_source = facts.config, "GET /api/v4/config (sanitized by Mattermost)"
+        progress("Asking Mattermost for its own support packet")
+        verify = tls_context(str(env.mattermost.ca_bundle) if env.mattermost.ca_bundle else None,
+                             env.mattermost.verify_tls)
+        async with httpx.AsyncClient(verify=verify) as client:
+            target = scratch / "server_packet.zip"
+            failure = await support_packet.download(env.mattermost, client, target)
+        if failure:
+            gathered.notes.append(f"Mattermost's own packet: {failure}")
+        else:
+            gathered.server_packet = target
+    if gathered.config is not None and test_site_and_smtp:
+        progress("Testing the Site URL and the SMTP server")
+        site = (gathered.config.get("ServiceSettings") or {}).get("SiteURL")
+        if site:
+            gathered.checks.append(await checks.site_url(site))
+        smtp = await checks.smtp_from_config(gathered.config)
+        if smtp is not None:
+            gathered.checks.append(smtp)
+    return gathered

@@ -1,0 +1,121 @@
+"""The packet builder end to end: gathered from the simulator, redacted, leak-checked, readable by the analyzer."""
+
+import hashlib
+import json
+import zipfile
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from pydantic import SecretStr
+
+from collectors.runner import run_async
+from collectors.support_packet import parse_packet
+from health.__main__ import main as health_main
+from packet.builder import PacketRequest, build_packet
+from packet.form import PacketForm
+from packet.gather import gather
+from settings import EnvironmentSettings, LocalFiles, MattermostSettings
+from simulator.scenarios import build_scenario
+from simulator.server_config import build_config
+from simulator.server_log import node_log
+
+FORM = PacketForm(issue="File uploads fail for everyone", users_affected=300, productivity_affected_percent=40,
+                  component="WebApp")
+
+
+@pytest.fixture
+def degraded(simulator_factory):
+    return simulator_factory("degraded")
+
+
+@pytest.fixture
+def log_file(tmp_path) -> Path:
+    scenario = build_scenario("degraded")
+    path = tmp_path / "mattermost.log"
+    path.write_bytes(node_log(scenario, build_config(scenario), scenario.nodes[0], 8))
+    return path
+
+
+def gathered_request(sim, tmp_path, log_file, **changes) -> PacketRequest:
+    env = EnvironmentSettings(name="staging", label="Staging", files=LocalFiles(logs=(log_file,)),
+                              mattermost=MattermostSettings(url=sim.url, token=SecretStr(sim.admin_token)))
+    got = run_async(gather(env, deadline_s=20, scratch=tmp_path, test_site_and_smtp=False))
+    request = PacketRequest(environment="staging", generated_by="sysadmin", generated_by_email="admin@example.com",
+                            form=FORM, snapshot=got.snapshot, config=got.config, config_source=got.config_source,
+                            server_packet=got.server_packet, log_files=(log_file,), checks=tuple(got.checks),
+                            secrets={"mattermost.token": sim.admin_token})
+    return PacketRequest(**{**request.__dict__, **changes})
+
+
+def test_a_packet_from_a_live_deployment(degraded, tmp_path, log_file, capsys):
+    out = tmp_path / "packet.zip"
+    result = build_packet(gathered_request(degraded, tmp_path, log_file), out)
+    assert result.ok, (result.leaks, result.errors)
+    with zipfile.ZipFile(out) as archive:
+        names = set(archive.namelist())
+        for expected in ("metadata.yaml", "diagnostics.yaml", "stats.yaml", "jobs.yaml", "plugins.json",
+                         "sanitized_config.json", "mattermost.log", "manifest.json", "summary.json", "README.md",
+                         "errors.json", "redaction_report.json", "server_packet/diagnostics.yaml"):
+            assert expected in names, expected
+        manifest = json.loads(archive.read("manifest.json"))
+        for member in manifest["members"]:
+            assert hashlib.sha256(archive.read(member["name"])).hexdigest() == member["sha256"]
+        summary = json.loads(archive.read("summary.json"))
+        readme = archive.read("README.md").decode()
+        server_config = archive.read("server_packet/sanitized_config.json").decode()
+    assert summary["form"]["issue"] == FORM.issue and summary["generated_by"]["username"] == "sysadmin"
+    assert summary["verdict"]["label"] == "critical problems"
+    assert any(f["code"] == "FILESTORE_UNREACHABLE" for f in summary["findings"])
+    assert "File uploads fail for everyone" in readme
+    # Mattermost leaves the Elasticsearch URL's password in its own packet; ours removes it.
+    assert "Winter2026!" not in server_config
+    assert result.total_redactions > 0
+    # The analyzer reads our packet as it reads Mattermost's.
+    assert parse_packet(out).server.version == "11.6.1"
+    assert health_main(["--packet", str(out)]) == 0
+    assert "FILESTORE_UNREACHABLE" in capsys.readouterr().out
+
+
+def test_a_known_secret_that_slipped_through_blocks_the_packet(degraded, tmp_path, log_file):
+    secret = "zq9-unrecognisable-canary-7741"
+    with log_file.open("ab") as log:
+        log.write(f'{{"level":"info","msg":"note {secret}"}}\n'.encode())
+    out = tmp_path / "packet.zip"
+    request = gathered_request(degraded, tmp_path, log_file, secrets={"custom.secret": secret})
+    result = build_packet(request, out)
+    assert not result.ok and not out.exists()
+    assert {leak.member for leak in result.leaks} == {"mattermost.log"}
+    assert all(secret not in leak.label for leak in result.leaks)
+    assert not list(tmp_path.glob(".packet-*"))  # no half-written zip left behind
+
+
+def test_extra_terms_are_masked_on_rebuild(degraded, tmp_path, log_file):
+    request = gathered_request(degraded, tmp_path, log_file, extra_terms=("Contoso",))
+    out = tmp_path / "packet.zip"
+    assert build_packet(request, out).ok
+    with zipfile.ZipFile(out) as archive:
+        assert all(b"Contoso" not in archive.read(name) for name in archive.namelist())
+
+
+def test_log_window_comes_from_the_form(degraded, tmp_path, log_file):
+    started = datetime.now(UTC) - timedelta(hours=2)
+    request = gathered_request(degraded, tmp_path, log_file,
+                               form=PacketForm(issue="x", started_at=started, ended_at=started + timedelta(hours=1)))
+    result = build_packet(request, tmp_path / "packet.zip")
+    log = next(m for m in result.members if m.name == "mattermost.log")
+    assert log.source_size == log_file.stat().st_size and log.note
+
+
+def test_local_files_only(tmp_path, log_file):
+    config = build_config(build_scenario("healthy"))
+    request = PacketRequest(environment="host", generated_by="root", generated_by_email=None, form=FORM,
+                            config=config, log_files=(log_file,),
+                            secrets={"SqlSettings.DataSource": config["SqlSettings"]["DataSource"]})
+    out = tmp_path / "packet.zip"
+    result = build_packet(request, out)
+    assert result.ok, result.leaks
+    with zipfile.ZipFile(out) as archive:
+        redacted = json.loads(archive.read("sanitized_config.json"))
+    assert redacted["SqlSettings"]["DataSource"] != config["SqlSettings"]["DataSource"]
+    assert "metadata.yaml" not in result.errors

@@ -1,0 +1,149 @@
+"""Streamlit panels of the support packet page: help links, the form, generation with progress, the review."""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+import tempfile
+from datetime import UTC, datetime, time
+from pathlib import Path
+
+import pandas as pd
+import streamlit as st
+from packet.secrets import known_secrets
+
+from collectors.mattermost_models import MattermostFacts
+from collectors.runner import run_async
+from packet.builder import PacketRequest, PacketResult, build_packet
+from packet.form import COMPONENTS, DATABASE_TYPES, PacketForm
+from packet.gather import gather
+from ui.context import PageContext, effective_environment
+
+ENTERPRISE_SUPPORT = "https://support.mattermost.com"
+COMMUNITY_FORUM = "https://forum.mattermost.com"
+STATE = "support_packet"
+
+
+def render_help(facts: MattermostFacts | None, support_url: str | None) -> None:
+    licensed = facts is not None and facts.license is not None and facts.license.is_licensed
+    if support_url:
+        st.markdown(f"Send the packet to your support team: {support_url}")
+    elif licensed:
+        st.markdown(f"Licensed deployments get help from Mattermost's enterprise support: open a ticket at "
+                    f"{ENTERPRISE_SUPPORT} and attach the packet.")
+    else:
+        st.markdown(f"Without a license, ask on the community forum at {COMMUNITY_FORUM}; share the packet's "
+                    "README and findings, not the whole zip, in public.")
+
+
+def render_log_level(facts: MattermostFacts | None) -> None:
+    level = ((facts.config or {}).get("LogSettings") or {}).get("FileLevel") if facts else None
+    if level and str(level).upper() != "DEBUG":
+        st.warning(f"Your support packet output will be limited until log level is changed (the log file is at "
+                   f"{level}; support usually needs DEBUG while the problem happens).", icon=":material/warning:")
+
+
+def _when(label: str, key: str) -> datetime | None:
+    left, right = st.columns(2)
+    day = left.date_input(f"{label}: date", value=None, key=f"{key}_date")
+    moment = right.time_input(f"{label}: time (UTC)", value=time(0, 0), key=f"{key}_time")
+    return datetime.combine(day, moment, tzinfo=UTC) if day else None
+
+
+def render_form() -> PacketForm | None:
+    """The seed's information form; returns the form when submitted and valid."""
+    with st.form("packet_form"):
+        issue = st.text_area("Describe the issue", placeholder="What went wrong, for whom, since when?")
+        left, right = st.columns(2)
+        users = left.number_input("Users affected", min_value=0, step=1, value=None)
+        percent = right.number_input("Productivity affected (%)", min_value=0, max_value=100, step=5, value=None)
+        steps = st.text_area("Steps to reproduce")
+        component = st.selectbox("Mattermost component", COMPONENTS, index=len(COMPONENTS) - 1)
+        left, right = st.columns(2)
+        environment_os = left.text_input("Environment: operating system", placeholder="Ubuntu 24.04")
+        ha = right.radio("High availability", ["Not sure", "Yes", "No"], horizontal=True)
+        left, middle, right = st.columns(3)
+        database = left.selectbox("Database", DATABASE_TYPES)
+        database_other = middle.text_input("Other database (if Other)")
+        database_version = right.text_input("Database version", placeholder="15.8")
+        st.caption("When the problem started and ended sets the window of server logs included (plus 30 minutes).")
+        started = _when("Problem started", "started")
+        ended = _when("Problem ended", "ended")
+        submitted = st.form_submit_button("Generate support packet", type="primary", icon=":material/inventory_2:")
+    if not submitted:
+        return None
+    form = PacketForm(issue=issue, users_affected=int(users) if users is not None else None,
+                      productivity_affected_percent=int(percent) if percent is not None else None,
+                      steps_to_reproduce=steps, component=component, environment_os=environment_os,
+                      high_availability={"Yes": True, "No": False}.get(ha), database_type=database,
+                      database_other=database_other, database_version=database_version, started_at=started,
+                      ended_at=ended)
+    problems = form.problems()
+    for problem in problems:
+        st.error(problem)
+    return None if problems else form
+
+
+def _scratch() -> Path:
+    folder = st.session_state.setdefault(f"{STATE}_dir", tempfile.mkdtemp(prefix="mmdash-packet-"))
+    return Path(folder)
+
+
+def generate(context: PageContext, form: PacketForm, username: str, email: str | None) -> None:
+    """Collect with live progress, build, and keep the request so the review can rebuild it."""
+    env = effective_environment(context.env)
+    with st.status("Generating the support packet...", expanded=True) as status:
+        gathered = run_async(gather(env, deadline_s=context.settings.deadline_seconds, scratch=_scratch(),
+                                    progress=st.write))
+        for check in gathered.checks:
+            (st.write if check.ok else st.error)(f"{'OK' if check.ok else 'FAILED'}: {check.name}: {check.detail}")
+        for note in gathered.notes:
+            st.warning(note)
+        request = PacketRequest(
+            environment=env.name, generated_by=username, generated_by_email=email, form=form,
+            snapshot=gathered.snapshot, config=gathered.config, config_source=gathered.config_source,
+            server_packet=gathered.server_packet, log_files=tuple(env.files.logs), checks=tuple(gathered.checks),
+            secrets=known_secrets(context.settings, environ=os.environ, raw_config=gathered.raw_config))
+        result = build_packet(request, _scratch() / "support_packet.zip", progress=st.write)
+        status.update(label="Support packet ready for review" if result.ok else "The packet was blocked",
+                      state="complete" if result.ok else "error")
+    st.session_state[STATE] = (request, result)
+    if context.store is not None and result.ok:
+        context.store.record(username, "packet.generate", environment=env.name,
+                             details={"files": len(result.members), "redactions": result.total_redactions})
+
+
+def rebuild_with_terms(terms: list[str]) -> None:
+    request, _ = st.session_state[STATE]
+    request = dataclasses.replace(request, extra_terms=tuple(sorted({*request.extra_terms, *terms})))
+    result = build_packet(request, _scratch() / "support_packet.zip")
+    st.session_state[STATE] = (request, result)
+
+
+def render_review(result: PacketResult) -> None:
+    if result.leaks:
+        st.error(f"Blocked: {len(result.leaks)} known secret(s) were found in the packet, so it was not offered for "
+                 "download. Add the terms below or fix the source, then rebuild.")
+        st.dataframe(pd.DataFrame([{"File": leak.member, "Byte": leak.offset, "Secret": leak.label,
+                                    "Form": leak.form} for leak in result.leaks]), hide_index=True, width="stretch")
+    for member, why in result.errors.items():
+        st.caption(f"Not collected: {member}: {why}")
+    st.subheader(f"Redactions ({result.total_redactions})")
+    if result.redactions:
+        st.dataframe(pd.DataFrame([{"File": r.member, "Line": r.line, "Rule": r.rule, "Context": r.context}
+                                   for r in result.redactions]), hide_index=True, width="stretch")
+    else:
+        st.caption("Nothing needed redacting.")
+    st.subheader("Files")
+    st.dataframe(pd.DataFrame([{"File": m.name, "Bytes": m.size_after, "Redactions": m.redactions,
+                                "Truncated": m.truncated, "Note": m.note or ""} for m in result.members]),
+                 hide_index=True, width="stretch")
+    with st.form("extra_terms"):
+        terms = st.text_area("More terms to mask (one per line): customer names, internal hostnames...")
+        if st.form_submit_button("Rebuild with these terms masked"):
+            rebuild_with_terms([t.strip() for t in terms.splitlines() if len(t.strip()) >= 3])
+            st.rerun()
+    if result.ok and result.path is not None:
+        st.download_button("Download support packet", data=result.path.read_bytes(), type="primary",
+                           file_name=f"mattermost_support_packet_{datetime.now(UTC):%Y%m%d_%H%M}.zip",
+                           mime="application/zip", icon=":material/download:", on_click="ignore")
