@@ -20,7 +20,8 @@ if context.store is not None:
     made = context.store.audit(limit=10_000, environment=context.env.name, action="packet.generate")
     st.caption(f"Packets generated for {context.env.label} from this dashboard: {len(made)} (counted here only; "
                "nothing leaves your site).")
-view.render_log_level(facts)
+if identity is not None:
+    view.render_log_level(context, facts, identity.username)
 
 form = view.render_form()
 if form is not None and identity is not None:

@@ -43,6 +43,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     build.add_argument("--by", default=os.environ.get("USER", "command line"), help="who makes the packet")
     build.add_argument("--mask", action="append", default=[], help="an extra term to mask (repeatable)")
     build.add_argument("--max-log-mb", type=int, default=50, help="most log data per file, newest kept (MB)")
+    build.add_argument("--no-site-smtp-tests", action="store_true",
+                       help="do not reach the Site URL and SMTP server named in the configuration")
     build.add_argument("--pseudonymise-key-file", type=Path,
                        help="a file holding your secret key: usernames, emails, IPs and hostnames are replaced "
                             "consistently; keep the key to map them back")
@@ -84,7 +86,8 @@ def _build(args: argparse.Namespace, settings: Settings, env: EnvironmentSetting
     key = args.pseudonymise_key_file.read_bytes().strip() if args.pseudonymise_key_file else None
     with tempfile.TemporaryDirectory(prefix="mmdash-packet-") as scratch:
         gathered = run_async(gather(env, deadline_s=settings.deadline_seconds, scratch=Path(scratch),
-                                    config_file=args.config_file, progress=say))
+                                    config_file=args.config_file, progress=say,
+                                    test_site_and_smtp=not (args.no_site_smtp_tests or env.is_demo)))
         request = PacketRequest(
             environment=env.name, generated_by=args.by, generated_by_email=None, form=form,
             snapshot=gathered.snapshot, config=gathered.config, config_source=gathered.config_source,

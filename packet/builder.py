@@ -144,6 +144,14 @@ class _Writer:
         """A file the dashboard wrote itself from redacted facts: hashed, still line-redacted for safety."""
         return self.text(name, data)
 
+    def counts_only(self, name: str, data: bytes) -> MemberRecord:
+        """A file of counts and names the dashboard wrote (no server text): line rules would only mangle its
+        rule names; the leak gate still reads every byte of it."""
+        self.archive.writestr(name, data)
+        member = MemberRecord(name, hashlib.sha256(data).hexdigest(), len(data), len(data))
+        self.members.append(member)
+        return member
+
 
 def _server_packet(writer: _Writer, packet: Path, manifests: dict[str, dict[str, Any]],
                    errors: dict[str, str]) -> None:
@@ -239,8 +247,9 @@ def build_packet(request: PacketRequest, out: Path, progress: Progress | None = 
             if request.log_files:
                 say(f"Selecting and redacting {len(request.log_files)} log file(s)")
                 _log_members(writer, request, errors)
-            else:
-                errors["mattermost.log"] = "No log file was named, so the packet has no server log."
+            elif request.server_packet is None:
+                errors["mattermost.log"] = ("No log file was named and Mattermost made no packet of its own, so "
+                                            "the packet has no server log: name one in files.logs.")
             if request.server_packet is not None:
                 say("Adding Mattermost's own support packet, redacted")
                 _server_packet(writer, request.server_packet, request.plugin_manifests, errors)
@@ -250,7 +259,7 @@ def build_packet(request: PacketRequest, out: Path, progress: Progress | None = 
             writer.ours("README.md", render_readme(summary).encode())
             writer.ours("errors.json", json.dumps(errors, indent=2).encode())
             report = {member: dict(rules) for member, rules in writer.counts.items()}
-            writer.ours("redaction_report.json", json.dumps(
+            writer.counts_only("redaction_report.json", json.dumps(
                 {"by_member": report, "total": sum(sum(r.values()) for r in report.values()),
                  "note": "Counts only: redacted values are never written anywhere."}, indent=2).encode())
             manifest = {

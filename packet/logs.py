@@ -209,8 +209,8 @@ class _Log:
             pos += complete
         return _Stamp(self.size if pos >= self.size else pos, None)
 
-    def last_stamp(self, start: int, end: int) -> _Stamp | None:
-        """The last line starting in [start, end) that carries a timestamp; `start` must be a line start."""
+    def last_stamp(self, start: int, end: int) -> datetime | None:
+        """The time of the last line starting in [start, end) that carries one; `start` must be a line start."""
         floor = max(start, end - PROBE_BUDGET)
         while end > floor:
             low = max(floor, end - BLOCK)
@@ -225,7 +225,7 @@ class _Log:
                 line_end = data.find(b"\n", rel, rel + HEAD)
                 at = _timestamp(data[rel:line_end if line_end >= 0 else rel + HEAD])
                 if at is not None:
-                    return _Stamp(base + rel, at)
+                    return at
             end = low
         return None
 
@@ -268,10 +268,9 @@ class _Found:
     def selection(self, start: int, end: int, lo: datetime | None, hi: datetime | None, *, truncated: bool,
                   reason: str) -> LogSelection:
         first = self.log.next_stamp(start, stop=end).at if end > start else None
-        last = self.log.last_stamp(start, end)
         return LogSelection(path=self.path, member=self.member, start_offset=start, end_offset=end,
                             file_size=self.log.size, since=lo, until=hi, truncated=truncated, reason=reason,
-                            first_timestamp=first, last_timestamp=last.at if last is not None else None)
+                            first_timestamp=first, last_timestamp=self.log.last_stamp(start, end))
 
     def newest(self, why: str) -> LogSelection:
         size = self.log.size
@@ -293,9 +292,9 @@ class _Found:
         if first.at is None and last is None:
             return self.newest(f"no timestamps found at the start or end of {self.path.name}, "
                                "so the time window cannot be applied")
-        if lo is not None and last is not None and last.at is not None and last.at < lo:
+        if lo is not None and last is not None and last < lo:
             return self.selection(size, size, lo, hi, truncated=False,
-                                  reason=f"the log ends at {_when(last.at)}, before the {window} began: "
+                                  reason=f"the log ends at {_when(last)}, before the {window} began: "
                                          f"nothing selected of {_bytes(size)}")
         if hi is not None and first.at is not None and first.at > hi:
             return self.selection(0, 0, lo, hi, truncated=False,
@@ -306,15 +305,15 @@ class _Found:
         if end <= start:
             before = log.last_stamp(0, start)
             after = log.next_stamp(start)
-            gap = (f"from {_when(before.at) if before is not None and before.at else 'its start'} "
+            gap = (f"from {_when(before) if before is not None else 'its start'} "
                    f"to {_when(after.at) if after.at else 'its end'}")
             return self.selection(start, start, lo, hi, truncated=False,
                                   reason=f"{window}: no log entries in it; the log has nothing {gap}")
         notes = ""
         if start == 0 and lo is not None and first.at is not None and first.at > lo:
             notes += f"; the log only starts at {_when(first.at)}"
-        if end == size and hi is not None and last is not None and last.at is not None and last.at < hi:
-            notes += f"; the log ends at {_when(last.at)}"
+        if end == size and hi is not None and last is not None and last < hi:
+            notes += f"; the log ends at {_when(last)}"
         if end - start <= self.max_bytes:
             return self.selection(start, end, lo, hi, truncated=False,
                                   reason=f"{window}: {_bytes(end - start)} of {_bytes(size)}{notes}")

@@ -56,3 +56,16 @@ class SimulatorState:
         self.sessions = SessionStore()
         self.sessions.add(self.credentials.admin_token, admin)
         self.sessions.add(self.credentials.user_token, user)
+
+    def patch_config(self, patch: dict[str, Any]) -> None:
+        """Apply a partial config, as PUT /config/patch does (masked secrets in the patch keep the old value)."""
+        _merge(self.config, patch)
+        self.sanitized_config = sanitize_config(self.config, self.scenario.plugins)
+
+
+def _merge(target: dict[str, Any], patch: dict[str, Any]) -> None:
+    for key, value in patch.items():
+        if isinstance(value, dict) and isinstance(target.get(key), dict):
+            _merge(target[key], value)
+        elif value != "********************************":
+            target[key] = value

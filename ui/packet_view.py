@@ -12,12 +12,13 @@ import pandas as pd
 import streamlit as st
 from packet.secrets import known_secrets
 
+from collectors.mattermost_admin import set_log_level
 from collectors.mattermost_models import MattermostFacts
 from collectors.runner import run_async
 from packet.builder import PacketRequest, PacketResult, build_packet
 from packet.form import COMPONENTS, DATABASE_TYPES, PacketForm
 from packet.gather import gather
-from ui.context import PageContext, effective_environment
+from ui.context import PageContext, clear_snapshots, effective_environment
 
 ENTERPRISE_SUPPORT = "https://support.mattermost.com"
 COMMUNITY_FORUM = "https://forum.mattermost.com"
@@ -36,11 +37,47 @@ def render_help(facts: MattermostFacts | None, support_url: str | None) -> None:
                     "README and findings, not the whole zip, in public.")
 
 
-def render_log_level(facts: MattermostFacts | None) -> None:
+LOG_LEVEL_DOC = ("log_level", "previous")
+
+
+def _change_level(context: PageContext, actor: str, level: str, remember_previous: bool) -> None:
+    env = effective_environment(context.env)
+    token = env.mattermost.token.get_secret_value() if env.mattermost and env.mattermost.token else None
+    if env.mattermost is None or token is None:
+        st.error("The log level can only be changed with a system admin token configured for this environment.")
+        return
+    change = run_async(set_log_level(env.mattermost, token, level))
+    if change.error:
+        st.error(change.error)
+        return
+    if context.store is not None:
+        kind, key = LOG_LEVEL_DOC
+        stored = context.store.get(kind, key, env.name)
+        body = {"level": change.previous} if remember_previous else {"level": None}
+        context.store.put(kind, key, env.name, body, actor=actor,
+                          expected_version=stored.version if stored else None)
+        context.store.record(actor, "log_level.change", environment=env.name,
+                             details={"from": change.previous, "to": change.current})
+    clear_snapshots()
+    st.success(f"Log level changed from {change.previous} to {change.current}.")
+
+
+def render_log_level(context: PageContext, facts: MattermostFacts | None, actor: str) -> None:
+    """Warn when logs are not at DEBUG; raise the level after confirmation, and offer to put it back."""
     level = ((facts.config or {}).get("LogSettings") or {}).get("FileLevel") if facts else None
+    stored = context.store.get(*LOG_LEVEL_DOC, context.env.name) if context.store is not None else None
+    previous = stored.body.get("level") if stored else None
     if level and str(level).upper() != "DEBUG":
         st.warning(f"Your support packet output will be limited until log level is changed (the log file is at "
                    f"{level}; support usually needs DEBUG while the problem happens).", icon=":material/warning:")
+        confirmed = st.checkbox("I understand DEBUG logging writes much more and should be turned back after the "
+                                "packet is made.", key="confirm_debug")
+        if st.button("Change log level to DEBUG", disabled=not confirmed):
+            _change_level(context, actor, "DEBUG", remember_previous=True)
+    elif level and previous:
+        st.info(f"Logging is at DEBUG; it was {previous} before this dashboard changed it.")
+        if st.button(f"Restore log level {previous}"):
+            _change_level(context, actor, previous, remember_previous=False)
 
 
 def _when(label: str, key: str) -> datetime | None:
@@ -93,8 +130,9 @@ def generate(context: PageContext, form: PacketForm, username: str, email: str |
     """Collect with live progress, build, and keep the request so the review can rebuild it."""
     env = effective_environment(context.env)
     with st.status("Generating the support packet...", expanded=True) as status:
+        # A demo's Site URL and SMTP server are fictional names: testing them would only ask DNS about them.
         gathered = run_async(gather(env, deadline_s=context.settings.deadline_seconds, scratch=_scratch(),
-                                    progress=st.write))
+                                    progress=st.write, test_site_and_smtp=not env.is_demo))
         for check in gathered.checks:
             (st.write if check.ok else st.error)(f"{'OK' if check.ok else 'FAILED'}: {check.name}: {check.detail}")
         for note in gathered.notes:
@@ -130,7 +168,7 @@ def render_review(result: PacketResult) -> None:
         st.caption(f"Not collected: {member}: {why}")
     st.subheader(f"Redactions ({result.total_redactions})")
     if result.redactions:
-        st.dataframe(pd.DataFrame([{"File": r.member, "Line": r.line, "Rule": r.rule, "Context": r.context}
+        st.dataframe(pd.DataFrame([{"File": r.member, "Line": r.line or "", "Rule": r.rule, "Context": r.context}
                                    for r in result.redactions]), hide_index=True, width="stretch")
     else:
         st.caption("Nothing needed redacting.")

@@ -56,6 +56,21 @@ LATEST_RELEASE = {"tag_name": "v11.7.1", "name": "v11.7.1", "draft": False, "pre
                   "published_at": "2026-11-14T16:00:00Z", "body": "Mattermost v11.7.1 release notes."}
 
 
+async def patch_config(request: Request) -> JSONResponse:
+    require_admin(request)
+    try:
+        patch = await request.json()
+    except ValueError:
+        raise errors.invalid_param("config") from None
+    if not isinstance(patch, dict):
+        raise errors.invalid_param("config")
+    if not patch.get("ServiceSettings", {}).get("SiteURL", "keep"):
+        # Clearing the Site URL through a patch is refused by the real server.
+        raise errors.invalid_param("config")
+    state(request).patch_config(patch)
+    return JSONResponse(state(request).sanitized_config)
+
+
 async def latest_version(request: Request) -> JSONResponse:
     require_admin(request)
     return JSONResponse(LATEST_RELEASE)
@@ -123,6 +138,7 @@ ROUTES = [
     Route("/api/v4/system/ping", ping, methods=["GET"]),
     Route("/api/v4/config", get_config, methods=["GET"]),
     Route("/api/v4/latest_version", latest_version, methods=["GET"]),
+    Route("/api/v4/config/patch", patch_config, methods=["PUT"]),
     Route("/api/v4/config/client", client_config, methods=["GET"]),
     Route("/api/v4/license/client", client_license, methods=["GET"]),
 ]

@@ -99,3 +99,27 @@ def test_sign_in_against_a_configured_server(page, start_app, simulator):
     for title in ("Support packet", "Rollout", "Incidents"):
         open_page(page, title)
         assert_page_sound(page)
+
+
+def test_support_packet_generated_and_downloaded_in_the_browser(page, start_app, tmp_path):
+    import json
+    import zipfile
+
+    app = start_app()
+    page.goto(f"{app.url}/support_packet")
+    expect(page.get_by_role("heading", name="Support packet")).to_be_visible(timeout=SETTLE_MS)
+    settle(page)
+    page.get_by_label("Describe the issue").fill("Uploads fail for everyone since 09:00 UTC")
+    page.get_by_role("button", name="Generate support packet").click()
+    expect(page.get_by_role("heading", name="Review before download")).to_be_visible(timeout=SETTLE_MS)
+    settle(page)
+    assert_page_sound(page)
+    screenshot(page, "support_packet_review")
+    with page.expect_download() as download:
+        page.get_by_role("button", name="Download support packet").click()
+    path = tmp_path / "packet.zip"
+    download.value.save_as(path)
+    with zipfile.ZipFile(path) as archive:
+        summary = json.loads(archive.read("summary.json"))
+        assert {"manifest.json", "diagnostics.yaml", "sanitized_config.json"} <= set(archive.namelist())
+    assert summary["form"]["issue"] == "Uploads fail for everyone since 09:00 UTC"

@@ -56,14 +56,14 @@ def test_a_packet_from_a_live_deployment(degraded, tmp_path, log_file, capsys):
         names = set(archive.namelist())
         for expected in ("metadata.yaml", "diagnostics.yaml", "stats.yaml", "jobs.yaml", "plugins.json",
                          "sanitized_config.json", "mattermost.log", "manifest.json", "summary.json", "README.md",
-                         "errors.json", "redaction_report.json", "server_packet/diagnostics.yaml"):
+                         "errors.json", "redaction_report.json", "server_packet/mm-1/diagnostics.yaml"):
             assert expected in names, expected
         manifest = json.loads(archive.read("manifest.json"))
         for member in manifest["members"]:
             assert hashlib.sha256(archive.read(member["name"])).hexdigest() == member["sha256"]
         summary = json.loads(archive.read("summary.json"))
         readme = archive.read("README.md").decode()
-        server_config = archive.read("server_packet/sanitized_config.json").decode()
+        server_config = archive.read("server_packet/mm-1/sanitized_config.json").decode()
     assert summary["form"]["issue"] == FORM.issue and summary["generated_by"]["username"] == "sysadmin"
     assert summary["verdict"]["label"] == "critical problems"
     assert any(f["code"] == "FILESTORE_UNREACHABLE" for f in summary["findings"])
