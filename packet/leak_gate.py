@@ -124,7 +124,7 @@ class LeakGate:
                     leaks += [Leak(member, base + start, form, label) for label, form in self._owners[index]]
             if len(leaks) >= self._max:
                 return leaks[:self._max]  # enough to block the packet and show where
-            tail = buffer[len(buffer) - self._overlap:] if self._overlap else b""
+            tail = buffer[max(0, len(buffer) - self._overlap):] if self._overlap else b""
             base += len(buffer) - len(tail)
         return leaks
 

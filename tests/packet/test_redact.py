@@ -288,7 +288,8 @@ def test_private_key_spanning_lines():
     redactor = Redactor()
     redactor.start_member("config/saml.log")
     lines = [b"loading key\n", b'{"msg":"-----BEGIN RSA PRIVATE KEY-----\n',
-             b"MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEe\n", b"Proc-Type: 4,ENCRYPTED\n", b"\n", b"kfi6HNdPmS8xDkMuNVKXBqgmSFhT8M0Fbe=\n",
+             b"MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEe\n", b"Proc-Type: 4,ENCRYPTED\n", b"\n",
+             b"kfi6HNdPmS8xDkMuNVKXBqgmSFhT8M0Fbe=\n",
              b"-----END RSA PRIVATE KEY----- token=abcdefgh1234\n", b"key loaded\n"]
     outs, redactions = [], []
     for number, line in enumerate(lines, 1):
