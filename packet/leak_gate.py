@@ -110,8 +110,6 @@ class LeakGate:
         """Every known secret in a stream of bytes; a secret split across two chunks is still found."""
         leaks: list[Leak] = []
         if self._matcher is None:
-            for _ in chunks:
-                pass
             return leaks
         tail = b""
         base = 0  # offset in the stream of the first byte of `tail`

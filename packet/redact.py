@@ -150,6 +150,15 @@ _KEY_VALUE = re.compile(
     re.VERBOSE,
 )
 _NOT_VALUES = frozenset({"null", "true", "false", "none", "nil"})
+# A command line in a log (sos#3462 leaked one): --password hunter2, the value after a space.
+_CLI_FLAG = re.compile(
+    r"(?<![\w-])--(?P<key>[a-z0-9-]*(?:pass(?:word|wd|phrase)?|pwd|secret|token|api-?key)[a-z0-9-]*)"
+    r"\s+(?P<v>[^\s\"'-][^\s\"']*)"
+)
+_CLI_FLAG_NOT_VALUES = ("-file", "-stdin", "-env", "-path")
+# Anyone holding an incoming webhook's URL can post as it: the id in /hooks/<id> is a credential.
+_WEBHOOK = re.compile(r"/hooks/(?P<v>[a-z0-9]{26})(?![a-z0-9])")
+_JWT = re.compile(r"eyJ[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}\.[A-Za-z0-9_-]{10,}")
 _BEARER = re.compile(r"(?i)(?<![A-Za-z0-9])bearer(?:\s+|%20|\+)(?P<v>[A-Za-z0-9._~+/-]{8,}=*)")
 _AUTHORIZATION = re.compile(
     r"""(?i)(?<![A-Za-z0-9])authorization(?:"|'|\\"|%22)?(?:\s|%20)*(?::|=|%3a)(?:\s|%20)*(?:"|'|\\"|%22)?"""
@@ -172,6 +181,15 @@ _PEM_END = re.compile(r"-----END (?:[A-Z0-9]+ )*PRIVATE KEY(?: BLOCK)?-----")
 _PEM_BODY = re.compile(r"\s*(?:[A-Za-z0-9+/=]*|[A-Za-z-]+:.*)\s*")
 _PEM_FULL_LINE = re.compile(r"[A-Za-z0-9+/]{60,}")
 _AWS_ACCESS_KEY = re.compile(r"(?<![A-Z0-9])(?:AKIA|ASIA)[A-Z0-9]{16}(?![A-Z0-9])")
+# (markers, one of which must be in the lower-cased text, pattern, run on the lower-cased text?, rule):
+# the secret is the pattern's group "v", or the whole match.
+_TOKEN_RULES = (
+    (("bearer",), _BEARER, False, "bearer-token"),
+    (("authoriz",), _AUTHORIZATION, False, "bearer-token"),
+    (("akia", "asia"), _AWS_ACCESS_KEY, False, "aws-access-key"),
+    (("/hooks/",), _WEBHOOK, True, "webhook"),
+    (("eyj",), _JWT, False, "jwt"),
+)
 _DSN_SCHEMES = frozenset({"postgres", "postgresql", "mysql", "mariadb", "mongodb", "mongodb+srv", "redis", "rediss",
                           "amqp", "amqps", "sqlserver", "mssql", "oracle", "clickhouse"})
 _USERINFO_SEPARATOR = re.compile(r"(:|%3[Aa])")
@@ -179,7 +197,7 @@ _MASKED_USERINFO = re.compile(r"^(?:\*{4}|\*{32})?(?::|%3[Aa])(?:\*{4}|\*{32})$"
 _MASKED_URL = re.compile(r"://(?:\*{4}|\*{32})?:(?:\*{4}|\*{32})@")
 # Lower-case markers, one of which every rule needs: a line without any of them is passed through untouched.
 _TRIGGERS = (b"pass", b"pwd", b"secret", b"credential", b"token", b"csrf", b"bearer", b"authoriz", b"key", b"salt",
-             b"-----", b"@", b"%40", b"akia", b"asia")
+             b"-----", b"@", b"%40", b"akia", b"asia", b"/hooks/", b"eyj")
 
 
 @dataclass(frozen=True)
@@ -224,14 +242,15 @@ class _TextRules:
         if "password=" in low:
             self._keyword_dsn(text, start, structured, spans)
         self._key_values(text, low, start, spans)
-        for marker, pattern in (("bearer", _BEARER), ("authoriz", _AUTHORIZATION)):
-            if marker in low:
-                for m in pattern.finditer(text, start):
-                    if not _already_masked(m.group("v")):
-                        spans.append(_Span(m.start("v"), m.end("v"), "bearer-token", _tag("bearer-token"), (m["v"],)))
-        if "akia" in low or "asia" in low:
-            for m in _AWS_ACCESS_KEY.finditer(text, start):
-                spans.append(_Span(m.start(), m.end(), "aws-access-key", _tag("aws-access-key"), (m.group(),)))
+        if "--" in low:
+            self._cli_flags(text, low, start, spans)
+        for markers, pattern, in_low, rule in _TOKEN_RULES:
+            if any(marker in low for marker in markers):
+                for m in pattern.finditer(low if in_low else text, start):
+                    at, end = m.span("v") if "v" in pattern.groupindex else m.span()
+                    value = text[at:end]
+                    if not _already_masked(value):
+                        spans.append(_Span(at, end, rule, _tag(rule), (value,)))
         for form in self.term_forms:
             at = text.find(form, start)
             while at >= 0:
@@ -289,8 +308,9 @@ class _TextRules:
         for m in _MYSQL_AT.finditer(low, start):
             at = m.start()
             begin = max(start, *(text.rfind(c, 0, at) + 1 for c in _MYSQL_USER_START))
-            user, sep, password = text[begin:at].partition(":")
-            if not sep or not user or not password or _already_masked(password) or "[REDACTED:" in user:
+            credentials = text[begin:at]
+            user, sep, password = credentials.partition(":")
+            if not sep or not user or not password or _already_masked(password) or "[REDACTED:" in credentials:
                 continue
             replacement = f"{SANITIZED_CREDENTIAL}:{SANITIZED_CREDENTIAL}" if structured else _tag("dsn")
             spans.append(_Span(begin, at, "dsn", replacement, (password,)))
@@ -326,6 +346,15 @@ class _TextRules:
                 continue
             rule = _key_rule(m.group("key"))
             spans.append(_Span(m.start(group), m.end(group), rule, _tag(rule), (_decoded(group, value),)))
+
+
+    @staticmethod
+    def _cli_flags(text: str, low: str, start: int, spans: list[_Span]) -> None:
+        for m in _CLI_FLAG.finditer(low, start):
+            value = text[m.start("v"):m.end("v")]
+            if not m.group("key").endswith(_CLI_FLAG_NOT_VALUES) and not _already_masked(value):
+                rule = _key_rule(m.group("key"))
+                spans.append(_Span(m.start("v"), m.end("v"), rule, _tag(rule), (value,)))
 
 
 def _ascii_lower(text: str) -> str:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import copy
 import json
 import zipfile
+import zlib
 from pathlib import Path
 from urllib.parse import quote
 
@@ -76,6 +77,14 @@ def test_degraded_config_every_secret_masked_and_the_rest_kept():
         assert secret not in text
     assert {r.rule for r in redactions} >= {"config-field", "plugin-secret", "url-credentials"}
     assert all(r.member == "config.json" and r.line is None for r in redactions)
+
+
+@pytest.mark.parametrize("name", SCENARIOS)
+def test_no_config_secret_survives_in_any_scenario(name):
+    raw = build_config(build_scenario(name))
+    text = json.dumps(_redact(raw)[0])
+    leaked = [label for label, secret in config_secrets(raw, plugin_manifests=MANIFESTS).items() if secret in text]
+    assert leaked == []
 
 
 def test_elasticsearch_url_password_that_mattermost_misses_is_masked():
@@ -245,6 +254,9 @@ LINE_FORMS = [
     ("aws-secret-key", '{{"AmazonS3SecretAccessKey":"{s}"}}', "wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY"),
     ("secret", "client_secret={s}", SECRET),
     ("secret", '{{"x-api-key":"{s}"}}', SECRET),
+    ("password", "exec: mmctl auth login https://chat --username admin --password {s} --local", SECRET),
+    ("webhook", '{{"msg":"Received webhook","path":"/hooks/{s}","status":200}}', TOKEN),
+    ("jwt", "oidc assertion {s} rejected", "eyJhbGciOiJSUzI1NiJ9.eyJzdWIiOiJhbGljZSJ9.c2lnbmF0dXJlLXZhbHVl"),
 ]
 
 
@@ -257,6 +269,13 @@ def test_log_line_rule(rule, template, secret):
     assert out.endswith(b"\n")
     assert [(r.rule, r.member, r.line) for r in redactions] == [(rule, "mattermost.log", 7)]
     assert secret not in redactions[0].context and f"[REDACTED:{rule}]" in redactions[0].context
+
+
+def test_redacted_lines_stay_as_they_are_on_a_second_pass():
+    redactor = Redactor()
+    for _, template, secret in LINE_FORMS:
+        once, _ = redactor.redact_line(template.format(s=secret).encode(), member="m", line_no=1)
+        assert redactor.redact_line(once, member="m", line_no=1) == (once, [])
 
 
 @pytest.mark.parametrize("line", [
@@ -356,8 +375,11 @@ def test_canaries_planted_everywhere_never_survive_redaction(tmp_path):
     config = build_config(scenario)
     canaries: dict[str, str] = {}
 
-    def canary(label: str, token_safe: bool = False) -> str:
-        value = f"Cnry{len(canaries):03d}x{abs(hash(label)) % 10**8:08d}" + ("" if token_safe else "!")
+    def canary(label: str, rule: str = "password") -> str:
+        """A unique value shaped like what `rule` protects (token alphabet, webhook id, JWT, password)."""
+        unique = f"cnry{len(canaries):03d}x{zlib.crc32(label.encode()):010d}"
+        value = {"webhook": unique[:26].ljust(26, "q"), "jwt": f"eyJ{unique}.eyJ{unique}.{unique}",
+                 "bearer-token": unique, "session-token": unique}.get(rule, unique + "!")
         canaries[label] = value
         return value
 
@@ -384,12 +406,12 @@ def test_canaries_planted_everywhere_never_survive_redaction(tmp_path):
     config["PluginSettings"]["Plugins"]["com.example.legacy-sso-bridge"]["clientsecret"] = canary("orphan")
     config["CustomSettings"] = {"SigningKey": canary("signing"), "nested": {"api_key": canary("nested-api-key")}}
 
-    log_lines = [template.format(s=canary(f"log-{n}", token_safe=rule in ("bearer-token", "session-token")))
+    log_lines = [template.format(s=canary(f"log-{n}", rule))
                  for n, (rule, template, _) in enumerate(LINE_FORMS) if rule != "aws-access-key"]
-    log_lines.append(f"S3 key AKIA{canary('akia', token_safe=True)[-16:].upper().replace('X', 'Q')} denied")
-    canaries["akia"] = log_lines[-1].split()[2]
-    log_lines.append(f"report for {canary('customer-term', token_safe=True)} attached")
-    pem_body = canary("pem-body", token_safe=True) * 3
+    canaries["aws-access-key"] = f"AKIA{zlib.crc32(b'aws-access-key'):016d}"
+    log_lines.append(f"S3 key {canaries['aws-access-key']} denied")
+    log_lines.append(f"report for {canary('customer-term', 'extra-term')} attached")
+    pem_body = canary("pem-body", "session-token") * 3
     log_lines += ["-----BEGIN OPENSSH PRIVATE KEY-----", pem_body, "-----END OPENSSH PRIVATE KEY-----"]
 
     redactor = Redactor(extra_terms=[canaries["customer-term"]])
