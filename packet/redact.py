@@ -13,6 +13,8 @@ values a leak gate must look for, so what is masked and what is checked cannot d
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import json
 import re
 from collections.abc import Iterable, Mapping
@@ -438,6 +440,25 @@ class Redactor:
     def start_member(self, name: str) -> None:
         """Forget line state of `name` (a private key left open by a file that ended mid-block)."""
         self._open_pem.discard(name)
+
+    def redact_lines(self, lines: list[bytes], *, member: str, first_line_no: int
+                     ) -> tuple[list[bytes], list[Redaction]]:
+        """Many lines at once: one pre-filter pass over the block finds the few lines that can hold a secret,
+        and only those (and lines inside an open private key) go through redact_line."""
+        if self._pseudonymiser is not None:
+            dirty = range(len(lines))
+        else:
+            starts = list(itertools.accumulate((len(line) for line in lines), initial=0))
+            hits = self._triggers.find_matches_as_indexes(b"".join(lines).lower())
+            dirty = {bisect.bisect_right(starts, start) - 1 for _, start, _ in hits}
+        out: list[bytes] = []
+        found: list[Redaction] = []
+        for index, line in enumerate(lines):
+            if index in dirty or member in self._open_pem:
+                line, redactions = self.redact_line(line, member=member, line_no=first_line_no + index)
+                found += redactions
+            out.append(line)
+        return out, found
 
     def redact_line(self, line: bytes, *, member: str, line_no: int) -> tuple[bytes, list[Redaction]]:
         """One log line, newline included or not; bytes outside masked spans come back unchanged."""

@@ -10,7 +10,6 @@ from pathlib import Path
 
 import pandas as pd
 import streamlit as st
-from packet.secrets import known_secrets
 
 from collectors.mattermost_admin import set_log_level
 from collectors.mattermost_models import MattermostFacts
@@ -18,6 +17,7 @@ from collectors.runner import run_async
 from packet.builder import PacketRequest, PacketResult, build_packet
 from packet.form import COMPONENTS, DATABASE_TYPES, PacketForm
 from packet.gather import gather
+from packet.secrets import known_secrets
 from ui.context import PageContext, clear_snapshots, effective_environment
 
 ENTERPRISE_SUPPORT = "https://support.mattermost.com"

@@ -119,3 +119,18 @@ def test_local_files_only(tmp_path, log_file):
         redacted = json.loads(archive.read("sanitized_config.json"))
     assert redacted["SqlSettings"]["DataSource"] != config["SqlSettings"]["DataSource"]
     assert "metadata.yaml" not in result.errors
+
+
+def test_a_secret_deep_in_a_large_log_is_found_on_its_line(tmp_path):
+    clean = b'{"timestamp":"2026-11-23 05:00:00.000 Z","level":"info","msg":"websocket closed"}\n'
+    path = tmp_path / "big.log"
+    with path.open("wb") as log:
+        log.write(clean * 40_000)  # about 3 MB: several blocks pass the pre-filter untouched
+        log.write(b'{"level":"error","msg":"connect failed","dsn":"postgres://mm:Hunter2-secret@db/mm"}\n')
+        log.write(clean * 100)
+    request = PacketRequest(environment="host", generated_by="root", generated_by_email=None, form=FORM,
+                            log_files=(path,), secrets={"db": "Hunter2-secret"})
+    result = build_packet(request, tmp_path / "packet.zip")
+    assert result.ok, result.leaks
+    [found] = [r for r in result.redactions if r.member == "mattermost.log"]
+    assert found.line == 40_001 and "Hunter2" not in found.context

@@ -432,3 +432,21 @@ def test_canaries_planted_everywhere_never_survive_redaction(tmp_path):
 def test_text_secrets_name_passwords_not_users():
     found = text_secrets("postgres://mmuser:Pw-1@db/mm host=h user=u password=Pw-2")
     assert found == [("dsn", "Pw-1"), ("dsn", "Pw-2")]
+
+
+def test_block_redaction_equals_line_by_line():
+    lines = [b'{"msg":"ok"}\n', b"password=Sup3rSecret!\n", b"-----BEGIN RSA PRIVATE KEY-----\n",
+             b"MIIEowIBAAKCAQEAxyz\n", b"abcdefghijk\n", b"-----END RSA PRIVATE KEY-----\n",
+             b'{"msg":"ok again","user":"eyjunk"}\n', b"\xff\xfe not utf-8\n"]
+    by_line, found_by_line = [], []
+    single = Redactor()
+    for number, line in enumerate(lines, 1):
+        clean, found = single.redact_line(line, member="m", line_no=number)
+        by_line.append(clean)
+        found_by_line += found
+    blocked = Redactor()
+    first, found_first = blocked.redact_lines(lines[:4], member="m", first_line_no=1)  # the key spans two blocks
+    second, found_second = blocked.redact_lines(lines[4:], member="m", first_line_no=5)
+    assert first + second == by_line
+    assert [(r.rule, r.line) for r in found_first + found_second] == [(r.rule, r.line) for r in found_by_line]
+    assert b"MIIEow" not in b"".join(first) and b"abcdefghijk" not in b"".join(second)
