@@ -23,9 +23,10 @@ if context.store is not None:
 if identity is not None:
     view.render_log_level(context, facts, identity.username)
 
-form = view.render_form()
-if form is not None and identity is not None:
-    view.generate(context, form, identity.username, identity.email)
+submitted = view.render_form()
+if submitted is not None and identity is not None:
+    form, key = submitted
+    view.generate(context, form, key, identity.username, identity.email)
 
 if view.STATE in st.session_state:
     _, result = st.session_state[view.STATE]

@@ -208,6 +208,43 @@ def _log_members(writer: _Writer, request: PacketRequest, errors: dict[str, str]
                      truncated=selection.truncated, note=selection.reason)
 
 
+def _deployment(snapshot: Snapshot) -> dict[str, Any]:
+    """The facts the support packet requirements list, in one place support reads first."""
+    facts = snapshot.data("mattermost")
+    deployment: dict[str, Any] = {}
+    if facts is not None:
+        server, lic, counts = facts.server, facts.license, facts.counts
+        deployment.update({
+            "site_name": server.site_name, "site_url": server.site_url, "edition": facts.edition,
+            "version": server.version, "build_number": server.build_number, "build_hash": server.build_hash,
+            "build_hash_enterprise": server.build_hash_enterprise, "users": counts.total_users,
+            "license": None if lic is None or not lic.is_licensed else {
+                "sku": lic.sku_name or lic.sku_short_name, "seats": lic.seats, "issued_to": lic.licensee,
+                "company": lic.company, "starts_at": lic.starts_at, "expires_at": lic.expires_at,
+                "trial": lic.is_trial},
+            "plugins": [{"id": p.id, "version": p.version, "enabled": p.enabled} for p in facts.plugins],
+            "cluster_nodes": [{"hostname": n.hostname, "version": n.version} for n in facts.cluster_nodes],
+        })
+    packet = snapshot.data("support_packet")
+    if packet is not None:
+        deployment["server_os"] = packet.server.os
+        deployment["server_hardware"] = {"cpu_cores": packet.server.cpu_cores,
+                                         "memory_mb": packet.server.total_memory_mb}
+    database = snapshot.data("database")
+    if database is not None:
+        deployment["database"] = {"type": "postgres", "version": database.server.text,
+                                  "schema_version": database.schema_version.version if database.schema_version
+                                  else None}
+    ldap = snapshot.data("ldap")
+    if ldap is not None:
+        deployment["ldap"] = {"vendor": ldap.vendor, "version": ldap.vendor_version}
+    search = snapshot.data("elasticsearch")
+    if search is not None:
+        deployment["search"] = {"distribution": search.distribution, "version": search.version,
+                                "plugins": sorted({p.component for p in search.plugins})}
+    return deployment
+
+
 def _summary(request: PacketRequest, generated_at: datetime, errors: dict[str, str]) -> dict[str, Any]:
     summary: dict[str, Any] = {
         "environment": request.environment,
@@ -218,6 +255,7 @@ def _summary(request: PacketRequest, generated_at: datetime, errors: dict[str, s
         "not_collected": errors,
     }
     if request.snapshot is not None:
+        summary["deployment"] = _deployment(request.snapshot)
         findings = evaluate(from_live(request.snapshot))
         result = verdict(findings)
         summary["verdict"] = {"label": result.label, "score": result.score, "headline": result.headline}

@@ -34,6 +34,19 @@ def render_readme(summary: dict[str, Any]) -> str:
         form["steps_to_reproduce"] or "(none given)",
         "",
     ]
+    deployment = summary.get("deployment") or {}
+    if deployment:
+        lic = deployment.get("license") or {}
+        lines += ["## Deployment", "",
+                  f"- {deployment.get('site_name') or 'Mattermost'} at {deployment.get('site_url') or 'unknown URL'}",
+                  f"- {deployment.get('edition')} {deployment.get('version')} (build {deployment.get('build_number')}, "
+                  f"hash {deployment.get('build_hash')})",
+                  f"- Users: {deployment.get('users')}; license: " + (
+                      f"{lic.get('sku')} for {lic.get('issued_to') or lic.get('company')}, {lic.get('seats')} seats, "
+                      f"expires {lic.get('expires_at')}" if lic else "none"),
+                  f"- Server OS: {deployment.get('server_os') or 'unknown'}; database: "
+                  f"{(deployment.get('database') or {}).get('version') or 'not connected'}",
+                  ""]
     if "verdict" in summary:
         lines += ["## Health", "", summary["verdict"]["headline"], ""]
         for finding in summary.get("findings", []):

@@ -87,8 +87,8 @@ def _when(label: str, key: str) -> datetime | None:
     return datetime.combine(day, moment, tzinfo=UTC) if day else None
 
 
-def render_form() -> PacketForm | None:
-    """The seed's information form; returns the form when submitted and valid."""
+def render_form() -> tuple[PacketForm, bytes | None] | None:
+    """The seed's information form; returns it (and a pseudonymisation key, if given) when submitted and valid."""
     with st.form("packet_form"):
         issue = st.text_area("Describe the issue", placeholder="What went wrong, for whom, since when?")
         left, right = st.columns(2)
@@ -106,6 +106,10 @@ def render_form() -> PacketForm | None:
         st.caption("When the problem started and ended sets the window of server logs included (plus 30 minutes).")
         started = _when("Problem started", "started")
         ended = _when("Problem ended", "ended")
+        key = st.text_input("Pseudonymisation key (optional, for regulated sites)", type="password",
+                            help="With a key of 16 characters or more, usernames, emails, IP addresses and host names "
+                                 "are replaced by consistent pseudonyms. Keep the key: it maps them back. It is "
+                                 "never stored or written into the packet.")
         submitted = st.form_submit_button("Generate support packet", type="primary", icon=":material/inventory_2:")
     if not submitted:
         return None
@@ -116,9 +120,11 @@ def render_form() -> PacketForm | None:
                       database_other=database_other, database_version=database_version, started_at=started,
                       ended_at=ended)
     problems = form.problems()
+    if key and len(key) < 16:
+        problems.append("The pseudonymisation key must be at least 16 characters long.")
     for problem in problems:
         st.error(problem)
-    return None if problems else form
+    return None if problems else (form, key.encode() if key else None)
 
 
 def _scratch() -> Path:
@@ -126,13 +132,17 @@ def _scratch() -> Path:
     return Path(folder)
 
 
-def generate(context: PageContext, form: PacketForm, username: str, email: str | None) -> None:
+def generate(context: PageContext, form: PacketForm, key: bytes | None, username: str, email: str | None) -> None:
     """Collect with live progress, build, and keep the request so the review can rebuild it."""
     env = effective_environment(context.env)
     with st.status("Generating the support packet...", expanded=True) as status:
         # A demo's Site URL and SMTP server are fictional names: testing them would only ask DNS about them.
         gathered = run_async(gather(env, deadline_s=context.settings.deadline_seconds, scratch=_scratch(),
                                     progress=st.write, test_site_and_smtp=not env.is_demo))
+        if gathered.snapshot is not None:
+            for name, source in gathered.snapshot.sources.items():
+                st.write(f"{name}: {source.status.value} in {source.elapsed_ms:,.0f} ms"
+                         + (f" ({source.error})" if source.error else ""))
         for check in gathered.checks:
             (st.write if check.ok else st.error)(f"{'OK' if check.ok else 'FAILED'}: {check.name}: {check.detail}")
         for note in gathered.notes:
@@ -141,6 +151,7 @@ def generate(context: PageContext, form: PacketForm, username: str, email: str |
             environment=env.name, generated_by=username, generated_by_email=email, form=form,
             snapshot=gathered.snapshot, config=gathered.config, config_source=gathered.config_source,
             server_packet=gathered.server_packet, log_files=tuple(env.files.logs), checks=tuple(gathered.checks),
+            pseudonymise_key=key,
             secrets=known_secrets(context.settings, environ=os.environ, raw_config=gathered.raw_config))
         result = build_packet(request, _scratch() / "support_packet.zip", progress=st.write)
         status.update(label="Support packet ready for review" if result.ok else "The packet was blocked",

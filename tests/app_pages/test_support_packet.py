@@ -47,3 +47,17 @@ def test_log_level_warning_and_change():
     assert any("from INFO to DEBUG" in s.value for s in at.success)
     at.switch_page("app_pages/support_packet.py").run()
     assert any(b.label == "Restore log level INFO" for b in at.button)
+
+
+def test_pseudonymised_packet_and_a_short_key_refused():
+    at = open_packet_page()
+    at.text_area[0].set_value("Logins fail")
+    key_input = next(t for t in at.text_input if t.label.startswith("Pseudonymisation key"))
+    key_input.set_value("short")
+    at.button(key="FormSubmitter:packet_form-Generate support packet").click().run()
+    assert any("at least 16 characters" in e.value for e in at.error)
+    key_input = next(t for t in at.text_input if t.label.startswith("Pseudonymisation key"))
+    key_input.set_value("a-long-enough-secret-key")
+    at.button(key="FormSubmitter:packet_form-Generate support packet").click().run()
+    assert not at.exception, at.exception
+    assert at.get("download_button")

@@ -134,3 +134,62 @@ def test_a_secret_deep_in_a_large_log_is_found_on_its_line(tmp_path):
     assert result.ok, result.leaks
     [found] = [r for r in result.redactions if r.member == "mattermost.log"]
     assert found.line == 40_001 and "Hunter2" not in found.context
+
+
+def test_deployment_facts_support_asks_for_are_in_the_summary(degraded, tmp_path, log_file):
+    result = build_packet(gathered_request(degraded, tmp_path, log_file), tmp_path / "packet.zip")
+    with zipfile.ZipFile(result.path) as archive:
+        deployment = json.loads(archive.read("summary.json"))["deployment"]
+        readme = archive.read("README.md").decode()
+    assert deployment["version"] == "11.6.1" and deployment["build_hash"]
+    assert deployment["license"]["seats"] and deployment["license"]["expires_at"]
+    assert deployment["plugins"] and deployment["users"]
+    assert "## Deployment" in readme
+
+
+def test_canaries_in_every_secret_field_and_log_form_never_reach_the_zip(tmp_path):
+    from packet.redact import SANITIZED_CONFIG_FIELDS
+
+    config = build_config(build_scenario("degraded"))
+    canaries = {}
+    for number, path in enumerate(SANITIZED_CONFIG_FIELDS):
+        *parents, leaf = path.split(".")
+        node = config
+        for part in parents:
+            node = node.setdefault(part, {}) if isinstance(node, dict) else {}
+        if isinstance(node, dict):
+            canary = f"CANARY{number:02d}x7Qz"
+            value = f"postgres://mm:{canary}@db/mm" if "DataSource" in leaf else canary
+            node[leaf] = [value] if isinstance(node.get(leaf), list) else value
+            canaries[path] = canary
+    log = tmp_path / "mattermost.log"
+    log.write_text("\n".join([
+        'Authorization: Bearer CANARYLOGaa1x7Qz', 'password=CANARYLOGbb2x7Qz',
+        '{"password":"CANARYLOGcc3x7Qz"}', '{\\"password\\":\\"CANARYLOGdd4x7Qz\\"}',
+        'password%3DCANARYLOGee5x7Qz', 'url=https://admin:CANARYLOGff6x7Qz@es.example.com:9200',
+    ]) + "\n", encoding="utf-8")
+    secrets = {**{f"config:{k}": v for k, v in canaries.items()},
+               **{f"log:{i}": f"CANARYLOG{c}{i}x7Qz" for i, c in enumerate(("aa", "bb", "cc", "dd", "ee", "ff"), 1)}}
+    request = PacketRequest(environment="host", generated_by="root", generated_by_email=None, form=FORM,
+                            config=config, log_files=(log,), secrets=secrets)
+    result = build_packet(request, tmp_path / "packet.zip")
+    assert result.ok, result.leaks
+    with zipfile.ZipFile(result.path) as archive:
+        blob = b"".join(archive.read(name) for name in archive.namelist())
+    assert b"CANARY" not in blob
+
+
+def test_missing_logs_and_a_dead_server_still_give_a_packet_that_says_so(simulator, tmp_path):
+    simulator.faults.set("*", status=503)
+    env = EnvironmentSettings(name="prod", label="Prod",
+                              mattermost=MattermostSettings(url=simulator.url, token=SecretStr(simulator.admin_token)))
+    got = run_async(gather(env, deadline_s=10, scratch=tmp_path, test_site_and_smtp=False))
+    request = PacketRequest(environment="prod", generated_by="admin", generated_by_email=None, form=FORM,
+                            snapshot=got.snapshot, config=got.config, server_packet=got.server_packet,
+                            log_files=(tmp_path / "gone.log",))
+    result = build_packet(request, tmp_path / "packet.zip")
+    assert result.ok
+    assert "mattermost.log" in result.errors and "sanitized_config.json" in result.errors
+    assert any("503" in note for note in got.notes)
+    with zipfile.ZipFile(result.path) as archive:
+        assert json.loads(archive.read("errors.json")) == result.errors
