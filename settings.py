@@ -18,7 +18,7 @@ import hashlib
 import os
 import re
 import tomllib
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from pathlib import Path
 from typing import Any, Literal
 from urllib.parse import urlsplit
@@ -166,6 +166,7 @@ class Settings(_Section):
     refresh_seconds: int = Field(default=60, ge=15, le=3600)
     deadline_seconds: float = Field(default=20.0, gt=0, le=600)
     oidc_enabled: bool = False
+    oidc_secrets: dict[str, SecretStr] = Field(default_factory=dict)  # [auth] client and cookie secrets
     support_url: str | None = None  # where admins send packets; default: by license (enterprise portal or forum)
 
     @property
@@ -230,7 +231,20 @@ def _read_secrets(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], str
         tree["environments"][env_name] = env
         _note_origins(origins, ("environments", env_name), env, f"{path} [environments.{env_name}]")
     tree["oidc_enabled"] = isinstance(data.get("auth"), dict)
+    tree["oidc_secrets"] = dict(_auth_secrets(data.get("auth")))
     return tree, origins
+
+
+def _auth_secrets(auth: Any, prefix: str = "auth") -> Iterator[tuple[str, str]]:
+    """Streamlit's [auth] section is read by st.login itself; its secrets are kept here only so the support
+    packet's leak gate knows them."""
+    if not isinstance(auth, dict):
+        return
+    for key, value in auth.items():
+        if isinstance(value, dict):
+            yield from _auth_secrets(value, f"{prefix}.{key}")
+        elif isinstance(value, str) and "secret" in key.lower() and value:
+            yield f"{prefix}.{key}", value
 
 
 def _note_origins(origins: dict, prefix: tuple[str, ...], value: Any, where: str) -> None:

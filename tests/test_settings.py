@@ -148,3 +148,15 @@ def test_fingerprint_changes_with_the_file_and_our_variables_only(tmp_path):
     assert settings_fingerprint({**environ, "MMDASH_REFRESH_SECONDS": "30"}) != first
     path.write_text('[environments.production.mattermost]\nurl = "https://bb.example.com"\n', encoding="utf-8")
     assert settings_fingerprint(environ) != first
+
+
+def test_single_sign_on_secrets_are_known_but_never_printed(tmp_path):
+    from packet.secrets import known_secrets
+
+    path = write(tmp_path, '[auth]\nredirect_uri = "https://d.example/oauth2callback"\n'
+                           'cookie_secret = "c00kie-s3cret"\n'
+                           '[auth.okta]\nclient_secret = "okta-cl1ent-s3cret"\nclient_id = "abc"\n')
+    settings = load_settings({}, path)
+    assert "c00kie-s3cret" not in repr(settings)
+    values = set(known_secrets(settings, environ={}).values())
+    assert {"c00kie-s3cret", "okta-cl1ent-s3cret"} <= values and "abc" not in values
