@@ -23,10 +23,9 @@ if context.store is not None:
 if identity is not None:
     view.render_log_level(context, facts, identity.username)
 
-submitted = view.render_form()
+submitted = view.render_form(ldap_configured=context.env.ldap is not None)
 if submitted is not None and identity is not None:
-    form, key = submitted
-    view.generate(context, form, key, identity.username, identity.email)
+    view.generate(context, submitted, identity.username, identity.email)
 
 if view.STATE in st.session_state:
     _, result = st.session_state[view.STATE]

@@ -43,6 +43,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     build.add_argument("--by", default=os.environ.get("USER", "command line"), help="who makes the packet")
     build.add_argument("--mask", action="append", default=[], help="an extra term to mask (repeatable)")
     build.add_argument("--max-log-mb", type=int, default=50, help="most log data per file, newest kept (MB)")
+    build.add_argument("--ldap-trace", action="store_true", help="include a protocol trace of one LDAP connection")
     build.add_argument("--no-site-smtp-tests", action="store_true",
                        help="do not reach the Site URL and SMTP server named in the configuration")
     build.add_argument("--pseudonymise-key-file", type=Path,
@@ -87,12 +88,14 @@ def _build(args: argparse.Namespace, settings: Settings, env: EnvironmentSetting
     with tempfile.TemporaryDirectory(prefix="mmdash-packet-") as scratch:
         gathered = run_async(gather(env, deadline_s=settings.deadline_seconds, scratch=Path(scratch),
                                     config_file=args.config_file, progress=say,
-                                    test_site_and_smtp=not (args.no_site_smtp_tests or env.is_demo)))
+                                    test_site_and_smtp=not (args.no_site_smtp_tests or env.is_demo),
+                                    trace_ldap=args.ldap_trace))
         request = PacketRequest(
             environment=env.name, generated_by=args.by, generated_by_email=None, form=form,
             snapshot=gathered.snapshot, config=gathered.config, config_source=gathered.config_source,
             server_packet=gathered.server_packet, log_files=tuple(args.log_file), checks=tuple(gathered.checks),
             extra_terms=tuple(args.mask), pseudonymise_key=key, max_log_bytes=args.max_log_mb * 1024**2,
+            ldap_trace=gathered.ldap_trace,
             secrets=known_secrets(settings, environ=os.environ, raw_config=gathered.raw_config))
         result = build_packet(request, args.out, progress=say)
     for note in gathered.notes:

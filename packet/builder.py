@@ -54,6 +54,7 @@ class PacketRequest:
     max_log_bytes: int = DEFAULT_MAX_LOG_BYTES
     secrets: dict[str, str] = field(default_factory=dict)  # label -> value, for the leak gate
     plugin_manifests: dict[str, dict[str, Any]] = field(default_factory=dict)
+    ldap_trace: bytes | None = None  # protocol log of one LDAP connection, when the admin asked for it
 
 
 @dataclass
@@ -299,6 +300,9 @@ def build_packet(request: PacketRequest, out: Path, progress: Progress | None = 
             elif request.server_packet is None:
                 errors["mattermost.log"] = ("No log file was named and Mattermost made no packet of its own, so "
                                             "the packet has no server log: name one in files.logs.")
+            if request.ldap_trace is not None:
+                say("Adding the LDAP trace, redacted")
+                writer.text("ldap_trace.txt", request.ldap_trace)
             if request.server_packet is not None:
                 say("Adding Mattermost's own support packet, redacted")
                 _server_packet(writer, request.server_packet, request.plugin_manifests, errors)
@@ -321,7 +325,9 @@ def build_packet(request: PacketRequest, out: Path, progress: Progress | None = 
             }
             archive.writestr("manifest.json", json.dumps(manifest, indent=2, default=str))
         say("Checking every byte for known secrets (leak gate)")
-        leaks = LeakGate(request.secrets).scan_zip(temp_path)
+        # Terms the admin asked to mask are checked like secrets: a term that survived in some encoding blocks too.
+        terms = {f"extra term {number}": term for number, term in enumerate(request.extra_terms, 1)}
+        leaks = LeakGate({**request.secrets, **terms}).scan_zip(temp_path)
         if leaks:
             temp_path.unlink()
             return PacketResult(None, writer.members, writer.review, report, leaks, errors)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -15,6 +16,7 @@ from collectors.base import Snapshot
 from collectors.runner import tls_context
 from packet import checks
 from packet.checks import CheckResult
+from packet.ldap_trace import ldap_trace
 from settings import EnvironmentSettings
 
 
@@ -27,6 +29,7 @@ class Gathered:
     config_source: str = ""
     checks: list[CheckResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
+    ldap_trace: bytes | None = None
 
 
 def read_config_file(path: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -43,7 +46,8 @@ def read_config_file(path: Path) -> tuple[dict[str, Any] | None, str | None]:
 
 
 async def gather(env: EnvironmentSettings, *, deadline_s: float, scratch: Path, config_file: Path | None = None,
-                 progress: Callable[[str], None] = lambda _m: None, test_site_and_smtp: bool = True) -> Gathered:
+                 progress: Callable[[str], None] = lambda _m: None, test_site_and_smtp: bool = True,
+                 trace_ldap: bool = False) -> Gathered:
     """Collect the sources, Mattermost's own packet and the connection tests; errors become notes and tests.
 
     `test_site_and_smtp` reaches the Site URL and SMTP server named in the configuration: off where those
@@ -71,6 +75,9 @@ async def gather(env: EnvironmentSettings, *, deadline_s: float, scratch: Path, 
             gathered.notes.append(f"Mattermost's own packet: {failure}")
         else:
             gathered.server_packet = target
+    if trace_ldap and env.ldap is not None:
+        progress("Tracing one LDAP connection")
+        gathered.ldap_trace = await asyncio.to_thread(ldap_trace, env.ldap)
     if gathered.config is not None and test_site_and_smtp:
         progress("Testing the Site URL and the SMTP server")
         site = (gathered.config.get("ServiceSettings") or {}).get("SiteURL")

@@ -5,6 +5,7 @@ from __future__ import annotations
 import dataclasses
 import os
 import tempfile
+from dataclasses import dataclass
 from datetime import UTC, datetime, time
 from pathlib import Path
 
@@ -87,8 +88,15 @@ def _when(label: str, key: str) -> datetime | None:
     return datetime.combine(day, moment, tzinfo=UTC) if day else None
 
 
-def render_form() -> tuple[PacketForm, bytes | None] | None:
-    """The seed's information form; returns it (and a pseudonymisation key, if given) when submitted and valid."""
+@dataclass(frozen=True)
+class Submitted:
+    form: PacketForm
+    pseudonymise_key: bytes | None
+    ldap_trace: bool
+
+
+def render_form(ldap_configured: bool) -> Submitted | None:
+    """The seed's information form and the packet's options; returned when submitted and valid."""
     with st.form("packet_form"):
         issue = st.text_area("Describe the issue", placeholder="What went wrong, for whom, since when?")
         left, right = st.columns(2)
@@ -110,6 +118,9 @@ def render_form() -> tuple[PacketForm, bytes | None] | None:
                             help="With a key of 16 characters or more, usernames, emails, IP addresses and host names "
                                  "are replaced by consistent pseudonyms. Keep the key: it maps them back. It is "
                                  "never stored or written into the packet.")
+        trace = st.checkbox("Include an LDAP trace (one connection, bind and search; passwords hidden)",
+                            disabled=not ldap_configured,
+                            help=None if ldap_configured else "Configure the ldap source for this environment first.")
         submitted = st.form_submit_button("Generate support packet", type="primary", icon=":material/inventory_2:")
     if not submitted:
         return None
@@ -124,7 +135,7 @@ def render_form() -> tuple[PacketForm, bytes | None] | None:
         problems.append("The pseudonymisation key must be at least 16 characters long.")
     for problem in problems:
         st.error(problem)
-    return None if problems else (form, key.encode() if key else None)
+    return None if problems else Submitted(form, key.encode() if key else None, trace)
 
 
 def _scratch() -> Path:
@@ -132,13 +143,14 @@ def _scratch() -> Path:
     return Path(folder)
 
 
-def generate(context: PageContext, form: PacketForm, key: bytes | None, username: str, email: str | None) -> None:
+def generate(context: PageContext, submitted: Submitted, username: str, email: str | None) -> None:
     """Collect with live progress, build, and keep the request so the review can rebuild it."""
     env = effective_environment(context.env)
     with st.status("Generating the support packet...", expanded=True) as status:
         # A demo's Site URL and SMTP server are fictional names: testing them would only ask DNS about them.
         gathered = run_async(gather(env, deadline_s=context.settings.deadline_seconds, scratch=_scratch(),
-                                    progress=st.write, test_site_and_smtp=not env.is_demo))
+                                    progress=st.write, test_site_and_smtp=not env.is_demo,
+                                    trace_ldap=submitted.ldap_trace))
         if gathered.snapshot is not None:
             for name, source in gathered.snapshot.sources.items():
                 st.write(f"{name}: {source.status.value} in {source.elapsed_ms:,.0f} ms"
@@ -148,10 +160,10 @@ def generate(context: PageContext, form: PacketForm, key: bytes | None, username
         for note in gathered.notes:
             st.warning(note)
         request = PacketRequest(
-            environment=env.name, generated_by=username, generated_by_email=email, form=form,
+            environment=env.name, generated_by=username, generated_by_email=email, form=submitted.form,
             snapshot=gathered.snapshot, config=gathered.config, config_source=gathered.config_source,
             server_packet=gathered.server_packet, log_files=tuple(env.files.logs), checks=tuple(gathered.checks),
-            pseudonymise_key=key,
+            pseudonymise_key=submitted.pseudonymise_key, ldap_trace=gathered.ldap_trace,
             secrets=known_secrets(context.settings, environ=os.environ, raw_config=gathered.raw_config))
         result = build_packet(request, _scratch() / "support_packet.zip", progress=st.write)
         status.update(label="Support packet ready for review" if result.ok else "The packet was blocked",

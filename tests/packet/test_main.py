@@ -59,3 +59,18 @@ def test_bad_input_is_a_clear_error(monkeypatch, tmp_path, capsys):
     isolate(monkeypatch, tmp_path)
     assert main(["build", "--out", str(tmp_path / "p.zip"), "--issue", " "]) == 2
     assert "Describe the issue" in capsys.readouterr().err
+
+
+def test_ldap_trace_from_the_command_line(monkeypatch, tmp_path, ldap_settings, capsys):
+    isolate(monkeypatch, tmp_path)
+    ldap = ldap_settings(security="none")
+    for field, value in (("URL", ldap.url), ("BASE_DN", ldap.base_dn), ("BIND_DN", ldap.bind_dn),
+                         ("BIND_PASSWORD", ldap.bind_password.get_secret_value())):
+        monkeypatch.setenv(f"MMDASH_HOST__LDAP__{field}", value)
+    (tmp_path / "config.json").write_text("{}", encoding="utf-8")
+    out = tmp_path / "packet.zip"
+    assert main(["build", "--env", "host", "--out", str(out), "--ldap-trace", "--no-site-smtp-tests",
+                 "--config-file", str(tmp_path / "config.json")]) == 0, capsys.readouterr().err
+    with zipfile.ZipFile(out) as archive:
+        trace = archive.read("ldap_trace.txt")
+    assert b"result: ok" in trace and ldap.bind_password.get_secret_value().encode() not in trace
