@@ -19,8 +19,9 @@ from health.inputs import Fact, Node, Probe, RuleInputs, Usage, absent, from_sna
 def _nodes(packet: PacketFacts) -> tuple[Node, ...] | None:
     """The packet's nodes; None when it does not say how many there are (legacy packets do not)."""
     nodes = packet.cluster.nodes or ()
-    if packet.cluster.number_of_nodes is None and len(nodes) <= 1:
-        return None  # one node's facts, and no word on whether others exist
+    reported = packet.cluster.number_of_nodes
+    if (reported is None and len(nodes) <= 1) or (reported is not None and reported > len(nodes)):
+        return None  # the packet does not describe every node (or does not say how many there are)
     if not nodes:
         server = packet.server
         return (Node(server.hostname or "this server", version=server.version, os=server.os),)

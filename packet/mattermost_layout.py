@@ -80,6 +80,8 @@ def members(snapshot: Snapshot, generated_at: datetime) -> dict[str, bytes]:
                                 "server_id": facts.server.diagnostic_id or ""}),
         "diagnostics.yaml": _yaml(_diagnostics(facts, snapshot)),
         "stats.yaml": _yaml({key: value for key, value in {
+            "registered_users": (counts.active_users + counts.inactive_users
+                                 if counts.active_users is not None and counts.inactive_users is not None else None),
             "active_users": counts.active_users, "daily_active_users": counts.daily_active_users,
             "monthly_active_users": counts.monthly_active_users, "deactivated_users": counts.inactive_users,
             "posts": counts.posts, "channels": counts.channels, "teams": counts.teams,

@@ -193,3 +193,17 @@ def test_missing_logs_and_a_dead_server_still_give_a_packet_that_says_so(simulat
     assert any("503" in note for note in got.notes)
     with zipfile.ZipFile(result.path) as archive:
         assert json.loads(archive.read("errors.json")) == result.errors
+
+
+def test_our_packet_read_back_by_the_analyzer_raises_no_false_alarm(tmp_path, simulator, capsys):
+    """Our diagnostics.yaml describes the cluster as a whole: node-count rules must not misread it."""
+    env = EnvironmentSettings(name="prod", label="Prod",
+                              mattermost=MattermostSettings(url=simulator.url, token=SecretStr(simulator.admin_token)))
+    got = run_async(gather(env, deadline_s=10, scratch=tmp_path, test_site_and_smtp=False))
+    request = PacketRequest(environment="prod", generated_by="admin", generated_by_email=None, form=FORM,
+                            snapshot=got.snapshot, config=got.config)
+    result = build_packet(request, tmp_path / "packet.zip")
+    assert health_main(["--packet", str(result.path), "--format", "json"]) == 0
+    findings = {f["code"]: f for f in json.loads(capsys.readouterr().out)["findings"]}
+    assert findings["CLUSTER_SINGLE_NODE"]["state"] != "firing"
+    assert findings["RATELIMIT_OFF_LARGE"]["state"] != "unknown"
