@@ -1,1 +1,1 @@
-"""Checklists: filled by a later issue (see the tracker)."""
+"""Checklists: the rollout checklist and implementation plan as YAML data, and their validated loader."""
