@@ -1,5 +1,7 @@
 """Rollout: the enterprise roll-out checklist for this environment, checked against the live system."""
 
+from datetime import UTC, datetime
+
 import streamlit as st
 
 from checklists import board, progress
@@ -23,7 +25,7 @@ except StoreError as exc:
     st.error(f"Progress could not be read from the store ({exc}); the checklist is shown without it.")
 state = state or progress.EnvironmentProgress(context.env.name)
 checks = view.verifications(context, rollout)
-view.render_summary(board.summarise(rollout, state, checks, view.today().date()))
+view.render_summary(board.summarise(rollout, state, checks, datetime.now(UTC).date()))
 if state.orphaned:
     with st.expander(f"{len(state.orphaned)} saved item(s) no longer in the checklist (kept, not dropped)"):
         for item in state.orphaned:

@@ -136,6 +136,19 @@ def _live_probes(snapshot: Snapshot) -> dict[str, Probe]:
     return probes
 
 
+def _other_sources(snapshot: Snapshot) -> dict[str, Any]:
+    """The inputs that come from sources beside the Mattermost API, whatever the API answered."""
+    return {
+        "probes": Fact(_live_probes(snapshot), "the dashboard's own connection tests"),
+        "database": _source_fact(snapshot, "database", "database"),
+        "metrics": _source_fact(snapshot, "prometheus", "Prometheus"),
+        "ldap": _source_fact(snapshot, "ldap", "LDAP"),
+        "saml": _source_fact(snapshot, "saml", "SAML IdP metadata"),
+        "search": _source_fact(snapshot, "elasticsearch", "Elasticsearch"),
+        "now": snapshot.collected_at,
+    }
+
+
 def from_snapshot(snapshot: Snapshot) -> RuleInputs:
     """Rule inputs from a live collection."""
     mm_result = snapshot.sources.get("mattermost")
@@ -146,11 +159,7 @@ def from_snapshot(snapshot: Snapshot) -> RuleInputs:
         return RuleInputs(
             origin="live", config=missing, license=missing, version=missing, latest_version=missing,
             usage=missing, nodes=missing, jobs=missing, plugins=missing, server_status=missing,
-            probes=Fact(_live_probes(snapshot), "connection tests"), now=snapshot.collected_at,
-            database=_source_fact(snapshot, "database", "database"),
-            metrics=_source_fact(snapshot, "prometheus", "Prometheus"),
-            ldap=_source_fact(snapshot, "ldap", "LDAP"), saml=_source_fact(snapshot, "saml", "SAML IdP metadata"),
-            search=_source_fact(snapshot, "elasticsearch", "Elasticsearch"),
+            **_other_sources(snapshot),
         )
     server = facts.server
     nodes = tuple(Node(n.hostname, n.id, n.version) for n in facts.cluster_nodes) if facts.cluster_nodes else None
@@ -170,12 +179,6 @@ def from_snapshot(snapshot: Snapshot) -> RuleInputs:
                          f"{API}/plugins, {API}/plugins/statuses", "Plugins"),
         server_status=_mm_fact(facts, None if server.status is None else status,
                                f"{API}/system/ping?get_server_status=true", "Server status"),
-        probes=Fact(_live_probes(snapshot), "the dashboard's own connection tests"),
-        database=_source_fact(snapshot, "database", "database"),
-        metrics=_source_fact(snapshot, "prometheus", "Prometheus"),
-        ldap=_source_fact(snapshot, "ldap", "LDAP"),
-        saml=_source_fact(snapshot, "saml", "SAML IdP metadata"),
-        search=_source_fact(snapshot, "elasticsearch", "Elasticsearch"),
-        now=snapshot.collected_at,
+        **_other_sources(snapshot),
     )
 

@@ -136,9 +136,8 @@ def _with_visitor_token(env: EnvironmentSettings, visitor_token: str | None) -> 
     return env
 
 
-def load_snapshot(settings: Settings, env: EnvironmentSettings, visitor_token: str | None) -> Snapshot:
-    """Collect (or reuse a fresh enough) snapshot of the environment's sources."""
-    env = _with_visitor_token(effective_environment(env), visitor_token)
+def load_snapshot(settings: Settings, env: EnvironmentSettings) -> Snapshot:
+    """Collect (or reuse a fresh enough) snapshot of `env`, an environment already made effective."""
     token = env.mattermost.token.get_secret_value() if env.mattermost and env.mattermost.token else None
     return _snapshot(env.name, token_fingerprint(token), env, settings.deadline_seconds)
 
@@ -186,7 +185,7 @@ class PageContext:
 
     def snapshot(self) -> Snapshot:
         env = _with_visitor_token(effective_environment(self.env), self.visitor_token)
-        return with_slow_sources(load_snapshot(self.settings, self.env, self.visitor_token), env)
+        return with_slow_sources(load_snapshot(self.settings, env), env)
 
 
 def page_context() -> PageContext:

@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-
 import streamlit as st
 
 from checklists import board, progress
@@ -86,6 +84,3 @@ def render_sections(context: PageContext, rollout: Rollout, state: EnvironmentPr
                         _save(context.store, context, changes, actor)
                         st.rerun()
 
-
-def today() -> datetime:
-    return datetime.now(UTC)
