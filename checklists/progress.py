@@ -75,7 +75,7 @@ def load(store: Store, rollout: Rollout, environment: str) -> EnvironmentProgres
 def save(store: Store, item: ItemProgress, *, actor: str) -> ItemProgress:
     """Save one item; raises store.ConflictError when someone saved it since `item.version` was read."""
     document = store.put(KIND, item.item_id, item.environment, item.body(), actor=actor,
-                         expected_version=item.version)
+                         expected_version=item.version, audit_details={"status": item.status.value})
     return ItemProgress(**{**item.__dict__, "version": document.version, "updated_by": document.updated_by,
                            "updated_at": document.updated_at})
 

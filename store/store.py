@@ -128,12 +128,15 @@ class Store:
         *,
         actor: str,
         expected_version: int | None,
+        audit_details: Mapping[str, Any] | None = None,
     ) -> Document:
         """Create (``expected_version=None``) or update the document whose stored version is
-        ``expected_version``; raise ConflictError if someone got there first. Audited in the same transaction.
+        ``expected_version``; raise ConflictError if someone got there first. Audited in the same transaction,
+        with ``audit_details`` (what changed, for histories) beside the kind, key and version.
         """
         _require_text(kind=kind, key=key, environment=environment, actor=actor)
         reject_secrets(body, where="body")
+        reject_secrets(audit_details, where="audit details")
         now = utc_now()
         with unavailable_on_failure(self.location), self._writer.begin() as conn:
             if expected_version is None:
@@ -148,7 +151,7 @@ class Store:
                 DOCUMENT_CREATED if version == 1 else DOCUMENT_UPDATED,
                 environment=environment,
                 target=f"{kind}/{key}",
-                details={"kind": kind, "key": key, "version": version},
+                details={**(audit_details or {}), "kind": kind, "key": key, "version": version},
                 at=now,
             )
         return Document(kind, key, environment, dict(body), version, actor, now)
