@@ -9,6 +9,7 @@ Environment variables:
     MMDASH_<ENV>__LABEL                 display name of the environment
     MMDASH_DEFAULT_ENVIRONMENT, MMDASH_STORE_URL, MMDASH_SQLITE_PATH,
     MMDASH_REFRESH_SECONDS, MMDASH_DEADLINE_SECONDS
+    MMDASH_ROLLOUT_CHECKLIST, MMDASH_IMPLEMENTATION_PLAN   your own copies of the YAML files in checklists/
     MMDASH_SECRETS_FILE                 read this file instead of .streamlit/secrets.toml
 """
 
@@ -36,6 +37,8 @@ _GLOBAL_KEYS = {
     "REFRESH_SECONDS": "refresh_seconds",
     "DEADLINE_SECONDS": "deadline_seconds",
     "SUPPORT_URL": "support_url",
+    "ROLLOUT_CHECKLIST": "rollout_checklist",
+    "IMPLEMENTATION_PLAN": "implementation_plan",
 }
 _NOT_SETTINGS = {"SECRETS_FILE"}
 _LIST_FIELDS = {("files", "logs")}
@@ -168,6 +171,8 @@ class Settings(_Section):
     oidc_enabled: bool = False
     oidc_secrets: dict[str, SecretStr] = Field(default_factory=dict)  # [auth] client and cookie secrets
     support_url: str | None = None  # where admins send packets; default: by license (enterprise portal or forum)
+    rollout_checklist: Path | None = None  # None: the checklist shipped in checklists/
+    implementation_plan: Path | None = None
 
     @property
     def demo(self) -> bool:

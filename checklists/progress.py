@@ -96,6 +96,5 @@ def completion(rollout: Rollout, progress: EnvironmentProgress) -> list[dict[str
 def history(store: Store, environment: str, item_ids: Iterable[str] | None = None, limit: int = 200) -> list:
     """Audit rows of progress changes, newest first (optionally for some items only)."""
     wanted = {f"{KIND}/{item_id}" for item_id in item_ids} if item_ids is not None else None
-    rows = [entry for entry in store.audit(limit=limit * 5, environment=environment)
-            if entry.target and entry.target.startswith(f"{KIND}/")]
+    rows = store.audit(limit=limit * 5 if wanted else limit, environment=environment, target_prefix=f"{KIND}/")
     return [entry for entry in rows if wanted is None or entry.target in wanted][:limit]

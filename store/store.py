@@ -90,6 +90,7 @@ class Store:
         environment: str | None = None,
         actor: str | None = None,
         action: str | None = None,
+        target_prefix: str | None = None,
     ) -> list[AuditEntry]:
         """The newest ``limit`` entries first, optionally only those matching every filter given."""
         if limit < 1:
@@ -102,6 +103,8 @@ class Store:
         ):
             if wanted is not None:
                 query = query.where(column == wanted)
+        if target_prefix is not None:
+            query = query.where(audit_log.c.target.startswith(target_prefix, autoescape=True))
         with unavailable_on_failure(self.location), self._engine.connect() as conn:
             return [_audit_entry(row) for row in conn.execute(query)]
 
