@@ -57,7 +57,7 @@ if identity.method == "demo":
         icon=":material/science:",
     )
 
-context = PageContext(settings, env, identity.token, store)
+context = PageContext(settings, env, identity.token, store, identity.username)
 st.session_state["page_context"] = context
 with st.sidebar:
     st.caption(f"Signed in as **@{identity.username}** ({identity.method})")

@@ -28,7 +28,8 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 ENV_PREFIX = "MMDASH_"
 SECRETS_PATH = Path(".streamlit/secrets.toml")
-DEMO_ENVIRONMENTS = {"production": "healthy", "staging": "degraded"}
+# The demo's first environment is the one shown first; dev runs the healthy scenario too (a copy of production).
+DEMO_ENVIRONMENTS = {"production": "healthy", "staging": "degraded", "dev": "healthy"}
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _GLOBAL_KEYS = {
     "DEFAULT_ENVIRONMENT": "default_environment",

@@ -261,7 +261,19 @@ def _check_plan(plan: ImplementationPlan) -> list[tuple[Loc, str]]:
     for r, row in enumerate(plan.hardware_sizing):
         if row.storage_gb_max < row.storage_gb_min:
             found.append((("hardware_sizing", r, "storage_gb_max"), "must not be below storage_gb_min"))
-    return found
+    return found + _cycles(plan, task_ids)
+
+
+def _cycles(plan: ImplementationPlan, task_ids: set[str]) -> list[tuple[Loc, str]]:
+    """Tasks that wait on each other in a loop could never be scheduled."""
+    waiting = {task.id: set(task.depends_on) & task_ids for task in plan.tasks}
+    while ready := [task_id for task_id, dependencies in waiting.items() if not dependencies]:
+        for task_id in ready:
+            del waiting[task_id]
+        for dependencies in waiting.values():
+            dependencies.difference_update(ready)
+    return [(("tasks", t, "depends_on"), "is part of a dependency loop; remove one of its entries")
+            for t, task in enumerate(plan.tasks) if task.id in waiting and task.id not in task.depends_on]
 
 
 def load_rollout(path: Path | str | None = None) -> Rollout:

@@ -124,7 +124,7 @@ class PeakUsage:
             return "No posts in the last 7 days."
         day, hour, posts = self.busiest_slot
         return (f"Busiest day {self.busiest_weekday}, busiest hour {self.busiest_hour:02d}:00 UTC; the busiest "
-                f"single hour was {day} {hour:02d}:00 UTC with {posts:,} posts "
+                f"single hour was {day} {hour:02d}:00 UTC with {posts:,} post{'' if posts == 1 else 's'} "
                 f"({self.activity.total:,} posts in the last 7 days).")
 
 

@@ -179,6 +179,22 @@ def load(store: Store, plan: ImplementationPlan, environment: str, project_start
     return PlanSchedule(environment, plan, default_schedule(plan, project_start, environment, saved), orphaned)
 
 
+START_KIND = "plan_start"
+
+
+def project_start(store: Store, environment: str, default: date) -> tuple[date, int | None]:
+    """The day the project starts in `environment` (estimates count from it) and the stored version, if saved."""
+    document = store.get(START_KIND, "project", environment)
+    if document is None:
+        return first_working_day(default), None
+    return date.fromisoformat(document.body["start"]), document.version
+
+
+def save_project_start(store: Store, environment: str, start: date, version: int | None, *, actor: str) -> None:
+    store.put(START_KIND, "project", environment, {"start": start.isoformat()}, actor=actor,
+              expected_version=version, audit_details={"start": start.isoformat()})
+
+
 def _ends_before_it_starts(task: TaskSchedule) -> str | None:
     if task.start is None or task.end is None or task.end >= task.start:
         return None

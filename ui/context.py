@@ -176,6 +176,7 @@ class PageContext:
     env: EnvironmentSettings
     visitor_token: str | None
     store: Store | None
+    actor: str = "unknown"  # the signed-in admin's username, recorded with everything they change
 
     def metrics_range(self, hours: int) -> SourceResult:
         env = effective_environment(self.env)
@@ -186,6 +187,10 @@ class PageContext:
     def snapshot(self) -> Snapshot:
         env = _with_visitor_token(effective_environment(self.env), self.visitor_token)
         return with_slow_sources(load_snapshot(self.settings, env), env)
+
+    def environment(self, name: str, visitor_token: str | None) -> PageContext:
+        """The same visitor's view of another environment (with their token there, if they signed in to it)."""
+        return dataclasses.replace(self, env=self.settings.environment(name), visitor_token=visitor_token)
 
 
 def page_context() -> PageContext:

@@ -2,35 +2,95 @@
 
 from __future__ import annotations
 
+from datetime import date
+
 import streamlit as st
 
-from checklists import board, progress
-from checklists.loader import ROLLOUT_PATH, LastGood, Rollout, load_rollout
+from checklists import board, environments, plan_charts, progress, verification_log
+from checklists.loader import PLAN_PATH, ROLLOUT_PATH, ImplementationPlan, LastGood, Rollout, load_plan, load_rollout
 from checklists.progress import EnvironmentProgress, Status
 from checklists.verify import Verification, verify
 from health.packet_inputs import from_live
 from store import ConflictError, Store, StoreError
 from ui.context import PageContext
+from ui.signin import signed_in
 
 STATUSES = [status.value for status in Status]
 
 
 @st.cache_resource(show_spinner=False)
-def _checklist() -> LastGood[Rollout]:
+def _checklist(path: str) -> LastGood[Rollout]:
     return LastGood(load_rollout)
 
 
-def checklist() -> Rollout | None:
+@st.cache_resource(show_spinner=False)
+def _plan(path: str) -> LastGood[ImplementationPlan]:
+    return LastGood(load_plan)
+
+
+def checklist(context: PageContext) -> Rollout | None:
     """The checklist file; when an edit broke it, the last good version and the error on screen."""
-    loaded = _checklist().load(ROLLOUT_PATH)
+    path = str(context.settings.rollout_checklist or ROLLOUT_PATH)
+    loaded = _checklist(path).load(path)
     if loaded.error is not None:
         st.error(f"The checklist file has errors, so the last good version is shown: {loaded.error}")
+    return loaded.model
+
+
+def plan(context: PageContext) -> ImplementationPlan | None:
+    path = str(context.settings.implementation_plan or PLAN_PATH)
+    loaded = _plan(path).load(path)
+    if loaded.error is not None:
+        st.error(f"The implementation plan file has errors, so the last good version is shown: {loaded.error}")
     return loaded.model
 
 
 def verifications(context: PageContext, rollout: Rollout) -> dict[str, Verification]:
     inputs = from_live(context.snapshot())
     return {item.id: verify(item.verify, inputs) for _, _, item in rollout.items() if item.verify}
+
+
+def progress_or_empty(context: PageContext, rollout: Rollout) -> EnvironmentProgress:
+    """This environment's saved progress; with the store down, none (and the page says so)."""
+    if context.store is not None:
+        try:
+            return progress.load(context.store, rollout, context.env.name)
+        except StoreError as exc:
+            st.error(f"Progress could not be read from the store ({exc}); the checklist is shown without it.")
+    return progress.EnvironmentProgress(context.env.name)
+
+
+def regressions(context: PageContext, checks: dict[str, Verification]) -> list[verification_log.Regression]:
+    """Items the system verified before and that fail now; this visit's verdicts are recorded for the next one."""
+    if context.store is None:
+        return []
+    try:
+        found = verification_log.regressions(context.store, context.env.name, checks)
+        verification_log.record(context.store, context.env.name, checks)
+    except StoreError as exc:
+        st.warning(f"The system's verdicts could not be compared with earlier ones ({exc}).")
+        return []
+    return found
+
+
+def render_regressions(rollout: Rollout, found: list[verification_log.Regression]) -> None:
+    if not found:
+        return
+    texts = {item.id: item.text for _, _, item in rollout.items()}
+    lines = [f"- **{texts.get(r.item_id, r.item_id)}**: verified since {r.verified_since:%Y-%m-%d}, failing since "
+             f"{r.failing_since:%Y-%m-%d %H:%M} UTC ({r.evidence})" for r in found]
+    st.error(f"**{len(found)} regression(s)**: the system verified these before and now says they fail.\n\n"
+             + "\n".join(lines), icon=":material/trending_down:")
+
+
+def render_attention(rollout: Rollout, state: EnvironmentProgress, today: date) -> None:
+    frame = environments.overdue_and_unowned(rollout, state, today)
+    label = f"Needs attention: {len(frame)} item(s) overdue or without an owner"
+    with st.expander(label, expanded=False, icon=":material/assignment_late:"):
+        if frame.empty:
+            st.success("Nothing overdue, and every open item has an owner.")
+        else:
+            st.dataframe(frame.drop(columns=["id"]), hide_index=True, width="stretch")
 
 
 def render_summary(summary: board.Summary) -> None:
@@ -83,4 +143,53 @@ def render_sections(context: PageContext, rollout: Rollout, state: EnvironmentPr
                     elif changes:
                         _save(context.store, context, changes, actor)
                         st.rerun()
+
+
+
+def _other(context: PageContext, name: str) -> PageContext:
+    identity = signed_in(context.settings.environment(name), context.store)
+    return context.environment(name, identity.token if identity else None)
+
+
+def render_environments(context: PageContext, rollout: Rollout, today: date) -> None:
+    if context.store is None:
+        st.error("The store is unavailable, so other environments' progress cannot be read; try again shortly.")
+        return
+    names = list(context.settings.environments)
+    labels = {name: context.settings.environments[name].label for name in names}
+    try:
+        progresses = {name: progress.load(context.store, rollout, name) for name in names}
+    except StoreError as exc:
+        st.error(f"Progress could not be read from the store ({exc}).")
+        return
+    with st.spinner("Asking each environment's live system..."):
+        checks = {name: verifications(_other(context, name), rollout) for name in names}
+    matrix = environments.section_matrix(rollout, progresses).rename(columns=labels)
+    st.subheader("Per section, percent done")
+    st.dataframe(matrix, hide_index=True, width="stretch",
+                 column_config={labels[n]: st.column_config.ProgressColumn(labels[n], min_value=0, max_value=100,
+                                                                           format="%d%%") for n in names})
+    st.subheader("Per item")
+    st.caption("Status per environment with the live system's verdict: ✔ verified, ✖ the system says no, "
+               "? cannot tell.")
+    frame = environments.side_by_side(rollout, progresses, checks)
+    if st.toggle("Only where environments differ", value=True, key="env-diff-only"):
+        frame = environments.differences_only(frame)
+    st.dataframe(frame.drop(columns=["id"]).rename(columns=labels), hide_index=True, width="stretch")
+    st.subheader("Burn-up")
+    chosen = st.segmented_control("Environment", names, default=context.env.name, format_func=labels.get,
+                                  key="burn-up-env") or context.env.name
+    render_burn_up(context, rollout, chosen, today)
+
+
+def render_burn_up(context: PageContext, rollout: Rollout, environment: str, today: date) -> None:
+    try:
+        points = environments.burn_up(context.store, rollout, environment, today)
+    except StoreError as exc:
+        st.error(f"The history could not be read from the store ({exc}).")
+        return
+    if not points:
+        st.info("No progress saved yet in this environment: the burn-up starts with the first saved status.")
+        return
+    st.plotly_chart(plan_charts.burn_up(points), width="stretch", key=f"burn-up-{environment}")
 

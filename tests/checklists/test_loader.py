@@ -143,3 +143,11 @@ def test_last_good_keeps_the_previous_valid_version(tmp_path: Path) -> None:
     fixed = holder.load(path)
     assert fixed.error is None and fixed.model is not first.model
     assert fixed.model.tasks[0].typical_days == 6
+
+
+def test_tasks_waiting_on_each_other_in_a_loop_are_refused(tmp_path):
+    path = _edit(tmp_path, PLAN_PATH, "depends_on: [architecture-document]\n",
+                 "depends_on: [architecture-document, test-deployment]\n")
+    with pytest.raises(ChecklistError) as caught:
+        load_plan(path)
+    assert "dependency loop" in str(caught.value) and "tasks[1].depends_on" in str(caught.value)

@@ -175,3 +175,10 @@ def test_clearing_a_date_in_the_table_is_an_edit_to_none():
     after.loc[0, "End"] = None
     [edit] = schedule.edits(before, after, planned)
     assert (edit.task_id, edit.start, edit.end) == ("architecture-document", MONDAY, None)
+
+
+def test_the_project_start_is_stored_per_environment(store):
+    assert schedule.project_start(store, "production", date(2026, 11, 21)) == (date(2026, 11, 23), None)
+    schedule.save_project_start(store, "production", date(2027, 1, 4), None, actor="dana")
+    assert schedule.project_start(store, "production", date(2026, 11, 21)) == (date(2027, 1, 4), 1)
+    assert schedule.project_start(store, "staging", date(2026, 11, 23))[1] is None
