@@ -72,10 +72,11 @@ def load(store: Store, rollout: Rollout, environment: str) -> EnvironmentProgres
     return progress
 
 
-def save(store: Store, item: ItemProgress, *, actor: str) -> ItemProgress:
-    """Save one item; raises store.ConflictError when someone saved it since `item.version` was read."""
+def save(store: Store, item: ItemProgress, *, actor: str, at: datetime | None = None) -> ItemProgress:
+    """Save one item; raises store.ConflictError when someone saved it since `item.version` was read. `at`
+    backdates the save (imported history); it defaults to now."""
     document = store.put(KIND, item.item_id, item.environment, item.body(), actor=actor,
-                         expected_version=item.version, audit_details={"status": item.status.value})
+                         expected_version=item.version, audit_details={"status": item.status.value}, at=at)
     return ItemProgress(**{**item.__dict__, "version": document.version, "updated_by": document.updated_by,
                            "updated_at": document.updated_at})
 

@@ -132,15 +132,17 @@ class Store:
         actor: str,
         expected_version: int | None,
         audit_details: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
     ) -> Document:
         """Create (``expected_version=None``) or update the document whose stored version is
         ``expected_version``; raise ConflictError if someone got there first. Audited in the same transaction,
-        with ``audit_details`` (what changed, for histories) beside the kind, key and version.
+        with ``audit_details`` (what changed, for histories) beside the kind, key and version. ``at`` backdates
+        the change, for importing history kept elsewhere (and the demo's); it defaults to now.
         """
         _require_text(kind=kind, key=key, environment=environment, actor=actor)
         reject_secrets(body, where="body")
         reject_secrets(audit_details, where="audit details")
-        now = utc_now()
+        now = at or utc_now()
         with unavailable_on_failure(self.location), self._writer.begin() as conn:
             if expected_version is None:
                 version = 1

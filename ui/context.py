@@ -12,6 +12,8 @@ from pathlib import Path
 import streamlit as st
 from pydantic import SecretStr
 
+from checklists import demo_seed
+from checklists.loader import load_plan, load_rollout
 from collectors import (
     SOURCES,
     Snapshot,
@@ -115,7 +117,18 @@ def store_or_none(settings: Settings) -> tuple[Store | None, str | None]:
         _store_failures[key] = (time.monotonic(), str(exc))
         return None, str(exc)
     _store_failures.pop(key, None)
+    if settings.demo:
+        _seed_demo(repr(store), store, tuple(settings.environments))
     return store, None
+
+
+@st.cache_resource(show_spinner=False)
+def _seed_demo(location: str, _store: Store, environments: tuple[str, ...]) -> bool:
+    """Example rollout progress in an empty demo store, once per process, so the demo shows a project under way."""
+    if not demo_seed.needed(_store):
+        return False
+    demo_seed.seed(_store, load_rollout(), load_plan(), list(environments), datetime.now(UTC).date())
+    return True
 
 
 def token_fingerprint(token: str | None) -> str:

@@ -57,7 +57,7 @@ def render_schedule(context: PageContext, plan: ImplementationPlan, today: date)
               "Overdue": st.column_config.CheckboxColumn(disabled=True),
               "Estimated": st.column_config.CheckboxColumn(disabled=True)}
     with st.form(f"schedule-{context.env.name}"):
-        after = st.data_editor(before, hide_index=True, width="stretch", column_config=config,
+        after = st.data_editor(before, hide_index=True, width="stretch", height="content", column_config=config,
                                key=f"schedule-editor-{context.env.name}")
         submitted = st.form_submit_button("Save schedule")
     if submitted:
@@ -101,7 +101,8 @@ def render_team(context: PageContext, plan: ImplementationPlan) -> None:
               "Responsibilities": st.column_config.TextColumn(disabled=True, width="large"),
               "Updated": st.column_config.TextColumn(disabled=True)}
     with st.form("team"):
-        after = st.data_editor(before, hide_index=True, width="stretch", column_config=config, key="team-editor")
+        after = st.data_editor(before, hide_index=True, width="stretch", height="content", column_config=config,
+                               key="team-editor")
         submitted = st.form_submit_button("Save team")
     if submitted:
         failures = 0
@@ -124,6 +125,6 @@ def render_sizing(plan: ImplementationPlan) -> None:
     users = st.number_input("Expected concurrent users", min_value=1, max_value=1_000_000, value=1000, step=100)
     result = sizing.size(plan, int(users))
     st.caption(result.basis)
-    st.dataframe(result.table(), hide_index=True, width="stretch")
+    st.dataframe(result.table(), hide_index=True, width="stretch", height="content")
     if result.note:
         st.warning(result.note)

@@ -166,7 +166,7 @@ def render_environments(context: PageContext, rollout: Rollout, today: date) -> 
         checks = {name: verifications(_other(context, name), rollout) for name in names}
     matrix = environments.section_matrix(rollout, progresses).rename(columns=labels)
     st.subheader("Per section, percent done")
-    st.dataframe(matrix, hide_index=True, width="stretch",
+    st.dataframe(matrix, hide_index=True, width="stretch", height="content",
                  column_config={labels[n]: st.column_config.ProgressColumn(labels[n], min_value=0, max_value=100,
                                                                            format="%d%%") for n in names})
     st.subheader("Per item")
