@@ -19,6 +19,7 @@ PEOPLE = ("amara", "bjorn", "chen", "dolores", "emeka", "farah")
 # Share of the checklist each environment has finished by today, in checklist order.
 SHARE_DONE = {"dev": 0.8, "staging": 0.55, "production": 0.35}
 HISTORY_DAYS = 42
+SCHEDULE_STARTED_DAYS_AGO = 24  # about half the plan behind, one task late, the rest ahead
 
 
 def needed(store: Store) -> bool:
@@ -46,7 +47,7 @@ def seed(store: Store, rollout: Rollout, plan: ImplementationPlan, environments:
                 late = today - timedelta(days=rng.randint(2, 9))  # a few open items are past their due date
                 progress.save(store, ItemProgress(item.id, environment, Status.IN_PROGRESS, owner=owner, due=late,
                                                   version=saved.version), actor=owner, at=_moment(begun, rng))
-        _seed_schedule(store, plan, environment, start)
+        _seed_schedule(store, plan, environment, today - timedelta(days=SCHEDULE_STARTED_DAYS_AGO))
     _seed_team(store, plan)
 
 
