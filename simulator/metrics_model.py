@@ -212,7 +212,7 @@ API_HANDLERS = (  # handler, method, status, share of answered requests, fast la
 )
 API_FAILURE = ("createPost", "POST", "500", 0.2, Latency(0.25, 0.9))  # share of failed requests
 API_SLOW = Latency(1.6, 0.6)
-PLUGIN_HOOKS = (("com.mattermost.playbooks", "MessageHasBeenPosted"), ("jira", "ServeHTTP"))
+PLUGIN_HOOKS = (("playbooks", "MessageHasBeenPosted"), ("jira", "ServeHTTP"))
 JOB_WINDOWS = (  # type, period, start within period, duration: when a recurring job is running on node 0
     ("ldap_sync", HOUR, 5 * 60.0, 3 * 60.0),
     ("data_retention", DAY, 2 * HOUR, 12 * 60.0),

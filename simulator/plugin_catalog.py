@@ -57,7 +57,7 @@ CATALOG: tuple[Plugin, ...] = (
         },
     ),
     _plugin(
-        "com.mattermost.playbooks", "Playbooks",
+        "playbooks", "Playbooks",
         "Checklists, automation and retrospectives for repeatable processes such as incident response.",
         "2.5.2", "10.9.0", "mattermost-plugin-playbooks",
         settings=(PluginSetting("EnableExperimentalFeatures", "Enable experimental features", "bool", False),),

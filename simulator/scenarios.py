@@ -351,7 +351,7 @@ def _healthy(rng: random.Random, now: int) -> Scenario:
     domain = "northwind.example"
     nodes = _nodes(rng, 2, "mm-app", "10.20.0")
     plugins = plugin_catalog.select(enabled={
-        "com.mattermost.calls", "com.mattermost.playbooks", "focalboard", "com.mattermost.nps", "jira",
+        "com.mattermost.calls", "playbooks", "focalboard", "com.mattermost.nps", "jira",
         "github", "com.mattermost.plugin-channel-export", "mattermost-ai",
     })
     active = 1_187
@@ -409,10 +409,10 @@ def _degraded(rng: random.Random, now: int) -> Scenario:
     # The third node missed the last upgrade and its config edit: an older version and a different hash.
     nodes = _nodes(rng, 3, "mm", "10.30.0", versions={2: "11.5.4"}, config_drift={2})
     plugins = plugin_catalog.select(enabled={
-        "com.mattermost.calls", "com.mattermost.playbooks", "focalboard", "jira",
+        "com.mattermost.calls", "playbooks", "focalboard", "jira",
         "com.mattermost.plugin-channel-export",
     }, installed={
-        "com.mattermost.calls", "com.mattermost.playbooks", "focalboard", "com.mattermost.nps", "jira",
+        "com.mattermost.calls", "playbooks", "focalboard", "com.mattermost.nps", "jira",
         "com.mattermost.plugin-channel-export", "zoom",
     })
     return Scenario(
@@ -486,7 +486,7 @@ def _large(rng: random.Random, now: int) -> Scenario:
     domain = "globex.example"
     nodes = _nodes(rng, 5, "mattermost-app", "10.40.2")
     plugins = plugin_catalog.select(enabled={
-        "com.mattermost.calls", "com.mattermost.playbooks", "focalboard", "com.mattermost.nps", "jira",
+        "com.mattermost.calls", "playbooks", "focalboard", "com.mattermost.nps", "jira",
         "github", "com.mattermost.plugin-channel-export", "mattermost-ai",
         "com.github.manland.mattermost-plugin-gitlab",
     })

@@ -6,6 +6,7 @@ import secrets
 from dataclasses import dataclass
 from typing import Any
 
+from simulator import messaging, playbook_runs
 from simulator.auth import SessionStore
 from simulator.faults import Faults
 from simulator.model import Scenario
@@ -56,6 +57,8 @@ class SimulatorState:
         self.sessions = SessionStore()
         self.sessions.add(self.credentials.admin_token, admin)
         self.sessions.add(self.credentials.user_token, user)
+        self.messaging = messaging.seeded(scenario)
+        self.playbooks = playbook_runs.seeded(scenario, self.messaging)
 
     def patch_config(self, patch: dict[str, Any]) -> None:
         """Apply a partial config, as PUT /config/patch does (masked secrets in the patch keep the old value)."""

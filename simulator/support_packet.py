@@ -357,7 +357,7 @@ def _plugin_diagnostics(s: Scenario, plugin: Plugin) -> dict[str, Any] | None:
     rng = random.Random(f"{s.name}/{plugin.id}/support")
     users = s.usage.active_users
     values = plugin.config_values
-    if plugin.id == "com.mattermost.playbooks":
+    if plugin.id == "playbooks":
         total = 4 + users // 250
         return {"version": plugin.version, "total_playbooks": total, "active_playbooks": max(1, total * 7 // 10),
                 "total_playbook_runs": total * rng.randint(6, 20)}

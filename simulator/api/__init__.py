@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from starlette.routing import BaseRoute
 
-from simulator.api import analytics, cluster, jobs, plugins, system, teams, users
+from simulator.api import analytics, channels, cluster, jobs, playbooks, plugins, posts, system, teams, users
 
 
 def routes() -> list[BaseRoute]:
     return [*system.ROUTES, *analytics.ROUTES, *users.ROUTES, *teams.ROUTES, *plugins.ROUTES, *cluster.ROUTES,
-            *jobs.ROUTES]
+            *jobs.ROUTES, *channels.ROUTES, *posts.ROUTES, *playbooks.ROUTES]

@@ -116,7 +116,7 @@ async def test_round_trip_through_the_running_server(sim: RunningSimulator) -> N
     else:
         assert errors == 0
     assert set(facts.plugin_diagnostics) <= {p.id for p in model.plugins if p.enabled}
-    assert facts.plugin_diagnostics["com.mattermost.playbooks"]["version"]
+    assert facts.plugin_diagnostics["playbooks"]["version"]
 
 
 async def test_parsed_facts_hold_no_secret(simulator_factory: Any) -> None:

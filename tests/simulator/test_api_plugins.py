@@ -11,7 +11,7 @@ from simulator.model import PLUGIN_FAILED_TO_START, PLUGIN_RUNNING
 from tests.servers.simulator import SimulatorFactory
 from tests.simulator.conftest import client_for
 
-EXPECTED = {"com.mattermost.playbooks", "focalboard", "com.mattermost.calls", "com.mattermost.nps", "jira", "github",
+EXPECTED = {"playbooks", "focalboard", "com.mattermost.calls", "com.mattermost.nps", "jira", "github",
             "com.mattermost.plugin-channel-export", "mattermost-ai"}
 
 
