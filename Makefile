@@ -34,6 +34,8 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/database.py
 	$(BIN)/python bench/prometheus.py
 	$(BIN)/python bench/health_page.py
+	$(BIN)/python bench/packet.py
+	$(BIN)/python bench/rollout.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts

@@ -12,6 +12,7 @@ from pydantic import BaseModel, ConfigDict, Field, StringConstraints, Validation
 
 HERE = Path(__file__).resolve().parent
 ROLLOUT_PATH = HERE / "rollout.yaml"
+FAST_LOADER = getattr(yaml, "CSafeLoader", yaml.SafeLoader)  # libyaml: ~15x faster on a 300-item checklist
 PLAN_PATH = HERE / "implementation_plan.yaml"
 
 # Names of the checks that can confirm an item against a live server; a typo in the YAML must fail loudly.
@@ -42,12 +43,12 @@ Url = Annotated[str, StringConstraints(pattern=r"^https://\S+$")]
 PositiveInt = Annotated[int, Field(ge=1)]
 
 
-class _Strict(BaseModel):
+class Strict(BaseModel):
     # strict: a quoted "5" where a number belongs is a mistake in the file, not something to coerce.
     model_config = ConfigDict(extra="forbid", strict=True, frozen=True)
 
 
-class Item(_Strict):
+class Item(Strict):
     id: ItemId
     text: Text
     docs: list[Url] = []
@@ -61,21 +62,21 @@ class Item(_Strict):
         return value
 
 
-class Section(_Strict):
+class Section(Strict):
     id: SectionId
     number: PositiveInt
     title: Text
     items: list[Item] = Field(min_length=1)
 
 
-class Phase(_Strict):
+class Phase(Strict):
     id: Slug
     title: Text
     summary: Text | None = None
     sections: list[Section] = Field(min_length=1)
 
 
-class Rollout(_Strict):
+class Rollout(Strict):
     version: Literal[1]
     title: Text
     phases: list[Phase] = Field(min_length=1)
@@ -87,7 +88,7 @@ class Rollout(_Strict):
                     yield phase, section, item
 
 
-class Task(_Strict):
+class Task(Strict):
     id: Slug
     title: Text
     summary: Text
@@ -95,12 +96,12 @@ class Task(_Strict):
     depends_on: list[Slug] = []
 
 
-class TeamRole(_Strict):
+class TeamRole(Strict):
     role: Text
     responsibilities: list[Text] = Field(min_length=1)
 
 
-class SizingRow(_Strict):
+class SizingRow(Strict):
     users_up_to: PositiveInt
     component: Text
     quantity: PositiveInt
@@ -110,13 +111,13 @@ class SizingRow(_Strict):
     storage_gb_max: PositiveInt
 
 
-class SecurityFeature(_Strict):
+class SecurityFeature(Strict):
     id: Slug
     title: Text
     summary: Text
 
 
-class ImplementationPlan(_Strict):
+class ImplementationPlan(Strict):
     version: Literal[1]
     title: Text
     tasks: list[Task] = Field(min_length=1)
@@ -187,14 +188,36 @@ def _problem(root: yaml.Node, loc: Loc, message: str) -> Problem:
     return Problem(line=mark.line + 1, column=mark.column + 1, field=_field_name(loc) or "(document)", message=message)
 
 
+def _encoding_error(path: Path, exc: UnicodeDecodeError) -> ChecklistError:
+    data: bytes = exc.object
+    line_start = data.rfind(b"\n", 0, exc.start) + 1
+    line = data.count(b"\n", 0, exc.start) + 1
+    byte = data[exc.start : exc.start + 1].hex()
+    message = f"the file is not UTF-8 text (byte 0x{byte} cannot be read); save it with UTF-8 encoding"
+    return ChecklistError(path, [Problem(line, exc.start - line_start + 1, None, message)])
+
+
+def _unprintable_error(path: Path, exc: yaml.reader.ReaderError) -> ChecklistError:
+    before = path.read_text(encoding="utf-8")[: exc.position]
+    line, column = before.count("\n") + 1, exc.position - (before.rfind("\n") + 1) + 1
+    # PyYAML gives the character as its code point when it read a str.
+    code = exc.character if isinstance(exc.character, int) else ord(exc.character)
+    message = f"malformed YAML: the control character U+{code:04X} is not allowed in a YAML file; delete it"
+    return ChecklistError(path, [Problem(line, column, None, message)])
+
+
 def _parse(path: Path) -> tuple[yaml.Node, object]:
     try:
         text = path.read_text(encoding="utf-8")
+    except UnicodeDecodeError as exc:
+        raise _encoding_error(path, exc) from exc
     except OSError as exc:
         raise ChecklistError(path, [Problem(1, 1, None, f"cannot read the file: {exc.strerror}")]) from exc
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        root = yaml.compose(text, Loader=FAST_LOADER)
+        data = yaml.load(text, Loader=FAST_LOADER)
+    except yaml.reader.ReaderError as exc:
+        raise _unprintable_error(path, exc) from exc
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
@@ -204,7 +227,8 @@ def _parse(path: Path) -> tuple[yaml.Node, object]:
     return root, data
 
 
-def _validate(path: Path, model: type[M], check: Callable[[M], list[tuple[Loc, str]]]) -> M:
+def validate_yaml(path: Path, model: type[M], check: Callable[[M], list[tuple[Loc, str]]]) -> M:
+    """`path` parsed into `model`, then `check`ed; raises ChecklistError naming file, line and field."""
     root, data = _parse(path)
     try:
         parsed = model.model_validate(data)
@@ -278,12 +302,12 @@ def _cycles(plan: ImplementationPlan, task_ids: set[str]) -> list[tuple[Loc, str
 
 def load_rollout(path: Path | str | None = None) -> Rollout:
     """The roll-out checklist; raises ChecklistError naming file, line and field when it is invalid."""
-    return _validate(Path(path) if path else ROLLOUT_PATH, Rollout, _check_rollout)
+    return validate_yaml(Path(path) if path else ROLLOUT_PATH, Rollout, _check_rollout)
 
 
 def load_plan(path: Path | str | None = None) -> ImplementationPlan:
     """The implementation plan; raises ChecklistError naming file, line and field when it is invalid."""
-    return _validate(Path(path) if path else PLAN_PATH, ImplementationPlan, _check_plan)
+    return validate_yaml(Path(path) if path else PLAN_PATH, ImplementationPlan, _check_plan)
 
 
 M = TypeVar("M", bound=BaseModel)

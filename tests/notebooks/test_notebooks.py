@@ -1,4 +1,4 @@
-"""Every notebook runs top to bottom against the demo, in a real Jupyter kernel."""
+"""Every notebook runs top to bottom against the demo, in a real Jupyter kernel, and shows what it is for."""
 
 import os
 from pathlib import Path
@@ -7,7 +7,25 @@ import nbformat
 import pytest
 from nbclient import NotebookClient
 
-NOTEBOOKS = sorted((Path(__file__).resolve().parents[2] / "notebooks").glob("*.ipynb"))
+NOTEBOOK_DIR = Path(__file__).resolve().parents[2] / "notebooks"
+NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
+# What each notebook's outputs must show to prove it did its job, not merely ran; a new notebook needs an entry.
+EXPECTED = {
+    "health_snapshot.ipynb": ["'ok'", "Version"],
+    "rollout_review.ipynb": ["# Review · Demo production", "## Progress", "## Blockers", "regression",
+                             "overdue", "Mattermost server", "bytes"],
+}
+
+
+def test_every_notebook_has_expectations():
+    assert sorted(EXPECTED) == [path.name for path in NOTEBOOKS]
+
+
+def output_text(output: dict) -> str:
+    """What a reader sees of one output: printed text, or a value's plain-text form."""
+    if output.get("output_type") == "stream":
+        return output.get("text", "")
+    return str(output.get("data", {}).get("text/plain", ""))
 
 
 @pytest.mark.parametrize("path", NOTEBOOKS, ids=lambda p: p.name)
@@ -20,5 +38,6 @@ def test_notebook_executes(path, tmp_path, monkeypatch):
                    resources={"metadata": {"path": str(path.parent)}}).execute()
     outputs = [o for cell in notebook.cells if cell.cell_type == "code" for o in cell.get("outputs", [])]
     assert not [o for o in outputs if o.get("output_type") == "error"]
-    text = " ".join(str(o.get("data", {}).get("text/plain", "")) for o in outputs)
-    assert "'ok'" in text and "Version" in text
+    text = " ".join(output_text(o) for o in outputs)
+    missing = [expected for expected in EXPECTED.get(path.name, []) if expected not in text]
+    assert not missing, f"{path.name} did not show {missing}; its outputs were:\n{text[:3000]}"
