@@ -6,7 +6,7 @@ import streamlit as st
 
 from collectors import SourceStatus
 from health.overview import STATUS_WORDS
-from ui.context import SOURCE_LABELS, PageContext, settings_or_stop, store_or_none
+from ui.context import SOURCE_LABELS, PageContext, render_feature_switches, settings_or_stop, store_or_none
 from ui.signin import render_sign_in, sign_out, signed_in
 
 STATUS_ICONS = {
@@ -21,11 +21,9 @@ PAGES = {
         st.Page("app_pages/health.py", title="Health", icon=":material/monitor_heart:", default=True),
         st.Page("app_pages/support_packet.py", title="Support packet", icon=":material/inventory_2:"),
     ],
-    "Operations": [
-        st.Page("app_pages/rollout.py", title="Rollout", icon=":material/checklist:"),
-        st.Page("app_pages/incidents.py", title="Incidents", icon=":material/emergency:"),
-    ],
+    "Operations": [st.Page("app_pages/rollout.py", title="Rollout", icon=":material/checklist:")],
 }
+INCIDENTS_PAGE = st.Page("app_pages/incidents.py", title="Incidents", icon=":material/emergency:")
 
 st.set_page_config(page_title="Mattermost diagnostics", page_icon=":material/monitor_heart:", layout="wide")
 settings = settings_or_stop()
@@ -70,5 +68,7 @@ with st.sidebar:
                     help=result.error)
     if store_problem:
         st.warning(f"Store unavailable: {store_problem}", icon=":material/database:")
+    incidents_on = render_feature_switches(store, identity.username)
 
-st.navigation(PAGES).run()
+pages = {**PAGES, "Operations": PAGES["Operations"] + ([INCIDENTS_PAGE] if incidents_on else [])}
+st.navigation(pages).run()

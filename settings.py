@@ -145,6 +145,16 @@ class LocalFiles(_Section):
     logs: tuple[Path, ...] = ()
 
 
+class IncidentSettings(_Section):
+    """Incidents run in this environment's Mattermost: who may call the dashboard's slash command and actions."""
+
+    team: str | None = None  # the team (name) incidents are started in when the caller does not say
+    slash_token: SecretStr | None = None  # the token Mattermost shows when the /incident command is registered
+    actions_token: SecretStr | None = None  # Bearer token automation must send to the actions endpoint
+    playbooks_dir: Path | None = None  # your playbooks; default: checklists/playbooks
+    forward_every_seconds: float = Field(default=5.0, gt=0, le=3600)
+
+
 class EnvironmentSettings(_Section):
     name: str
     label: str
@@ -155,6 +165,7 @@ class EnvironmentSettings(_Section):
     elasticsearch: ElasticsearchSettings | None = None
     saml: SamlSettings | None = None
     files: LocalFiles = LocalFiles()
+    incidents: IncidentSettings = IncidentSettings()
     demo_scenario: str | None = None
 
     @property

@@ -51,7 +51,7 @@ def section_rows(section: Section, progress: EnvironmentProgress,
     return pd.DataFrame(rows, columns=COLUMNS)
 
 
-def _norm(value: Any) -> Any:
+def cell_value(value: Any) -> Any:
     """One spelling for "nothing" (None, NaN, NaT, "") and plain dates, however the editor returns them."""
     if value is None or value is pd.NaT or value == "" or (isinstance(value, float) and math.isnan(value)):
         return None
@@ -64,12 +64,12 @@ def edits(before: pd.DataFrame, after: pd.DataFrame, progress: EnvironmentProgre
     """The items whose editable fields changed, as progress to save (carrying the version they were read at)."""
     changed = []
     for (_, old), (_, new) in zip(before.iterrows(), after.iterrows(), strict=True):
-        if all(_norm(old[column]) == _norm(new[column]) for column in EDITABLE):
+        if all(cell_value(old[column]) == cell_value(new[column]) for column in EDITABLE):
             continue
         current = progress.get(new["id"])
-        changed.append(replace(current, status=Status(new["Status"]), owner=str(_norm(new["Owner"]) or "").strip(),
-                               due=_norm(new["Due"]), notes=str(_norm(new["Notes"]) or ""),
-                               evidence_url=str(_norm(new["Evidence"]) or "").strip()))
+        changed.append(replace(current, status=Status(new["Status"]), owner=str(cell_value(new["Owner"]) or "").strip(),
+                               due=cell_value(new["Due"]), notes=str(cell_value(new["Notes"]) or ""),
+                               evidence_url=str(cell_value(new["Evidence"]) or "").strip()))
     return changed
 
 

@@ -8,7 +8,6 @@ chart is useful from day one and the page can say which dates are only estimated
 
 from __future__ import annotations
 
-import math
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
@@ -17,6 +16,7 @@ from typing import Any, Literal
 
 import pandas as pd
 
+from checklists.board import cell_value
 from checklists.loader import ImplementationPlan, Task
 from store import Store
 
@@ -258,15 +258,6 @@ def rows(plan: ImplementationPlan, schedule: PlanSchedule, today: date) -> pd.Da
     return pd.DataFrame(table, columns=COLUMNS)
 
 
-def _norm(value: Any) -> Any:
-    """One spelling for "nothing" (None, NaN, NaT, "") and plain dates, however the editor returns them."""
-    if value is None or value is pd.NaT or value == "" or (isinstance(value, float) and math.isnan(value)):
-        return None
-    if isinstance(value, datetime):  # pandas Timestamps are datetimes too
-        return value.date()
-    return value
-
-
 def edits(before: pd.DataFrame, after: pd.DataFrame, schedule: PlanSchedule) -> list[TaskSchedule]:
     """The tasks whose editable fields changed, as schedules to save (carrying the version they were read at).
 
@@ -274,9 +265,10 @@ def edits(before: pd.DataFrame, after: pd.DataFrame, schedule: PlanSchedule) -> 
     """
     changed = []
     for (_, old), (_, new) in zip(before.iterrows(), after.iterrows(), strict=True):
-        if all(_norm(old[column]) == _norm(new[column]) for column in EDITABLE):
+        if all(cell_value(old[column]) == cell_value(new[column]) for column in EDITABLE):
             continue
         current = schedule.get(new["id"])
-        changed.append(replace(current, owner=str(_norm(new["Owner"]) or "").strip(), start=_norm(new["Start"]),
-                               end=_norm(new["End"]), status=TaskStatus(new["Status"]), estimated=False))
+        changed.append(replace(current, owner=str(cell_value(new["Owner"]) or "").strip(),
+                               start=cell_value(new["Start"]), end=cell_value(new["End"]),
+                               status=TaskStatus(new["Status"]), estimated=False))
     return changed

@@ -84,9 +84,17 @@ def _create_documents(conn: Connection) -> None:
     table.create(conn)
 
 
+def _index_audit_log_target(conn: Connection) -> None:
+    # An incident's timeline is every entry on its target ("incident/<id>"), read oldest to newest; without this
+    # index each read scans the whole log.
+    table = Table("audit_log", MetaData(), Column("target", Text), Column("at", UTCDateTime, nullable=False))
+    Index("ix_audit_log_target_at", table.c.target, table.c.at).create(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create audit_log", _create_audit_log),
     Migration(2, "create documents", _create_documents),
+    Migration(3, "index audit_log by target", _index_audit_log_target),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -91,6 +91,7 @@ class Store:
         actor: str | None = None,
         action: str | None = None,
         target_prefix: str | None = None,
+        target: str | None = None,
     ) -> list[AuditEntry]:
         """The newest ``limit`` entries first, optionally only those matching every filter given."""
         if limit < 1:
@@ -100,6 +101,7 @@ class Store:
             (audit_log.c.environment, environment),
             (audit_log.c.actor, actor),
             (audit_log.c.action, action),
+            (audit_log.c.target, target),
         ):
             if wanted is not None:
                 query = query.where(column == wanted)

@@ -5,4 +5,5 @@ pytest_plugins = [
     "tests.servers.simulator",
     "tests.servers.slapd",
     "tests.servers.prometheus",
+    "tests.servers.stores",
 ]

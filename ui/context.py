@@ -27,6 +27,7 @@ from collectors import (
 from collectors.background import BackgroundSource
 from collectors.runner import PlannedSource, run_async
 from health import metric_panels
+from incidents import repository as incident_records
 from settings import (
     EnvironmentSettings,
     MattermostSettings,
@@ -208,3 +209,24 @@ class PageContext:
 
 def page_context() -> PageContext:
     return st.session_state["page_context"]
+
+
+def render_feature_switches(store: Store | None, actor: str) -> bool:
+    """The sidebar switch for the incidents feature; off hides it everywhere, and its data stays in the store."""
+    if store is None:
+        return False
+    try:
+        enabled = incident_records.incidents_enabled(store)
+    except StoreError:
+        return False
+    st.subheader("Features", divider="gray")
+    wanted = st.toggle("Incidents", value=enabled, key="feature-incidents",
+                       help="Off hides the incidents page and makes /incident answer that it is off; incidents, "
+                            "timelines and playbook state stay stored and come back when it is on again.")
+    if wanted != enabled:
+        try:
+            incident_records.set_incidents_enabled(store, wanted, actor=actor)
+        except StoreError as exc:
+            st.error(f"The switch was not saved ({exc}).")
+            return enabled
+    return wanted

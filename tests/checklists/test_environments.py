@@ -9,7 +9,6 @@ from checklists.environments import burn_up, differences_only, overdue_and_unown
 from checklists.loader import load_rollout
 from checklists.progress import EnvironmentProgress, ItemProgress, Status
 from checklists.verify import Verdict, Verification
-from store import open_store
 
 ROLLOUT = load_rollout()
 ITEMS = [item for _, _, item in ROLLOUT.items()]
@@ -21,16 +20,6 @@ TOTAL = len(ITEMS)
 def env(name):
     """An environment where nothing was saved yet: every item to do."""
     return EnvironmentProgress(name)
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        opened = open_store(None, sqlite_path=tmp_path / "store.sqlite3")
-    else:
-        opened = open_store(request.getfixturevalue("postgres_db"))
-    yield opened
-    opened.close()
 
 
 @pytest.fixture

@@ -20,6 +20,7 @@ from checklists.playbooks import (
     load_playbooks_lenient,
 )
 
+SECURITY = PLAYBOOKS_DIR / "security-incident.yaml"
 MAJOR_OUTAGE = PLAYBOOKS_DIR / "major-outage.yaml"
 VALID_CHANNEL_NAME = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])$")
 DAY = date(2024, 5, 31)
@@ -75,8 +76,8 @@ def test_shipped_playbooks_load_with_their_stages() -> None:
     assert all(stage.items for stage in outage.stages)
     assert outage.broadcast_channels
     rule = outage.forwarding[0]
-    assert rule.source_channels == ["ops/ops-alerts"]
-    assert rule.keywords == ["error", "outage"]
+    assert rule.source_channels == ["engineering/ops-alerts"]
+    assert rule.keywords == ["error", "outage", "firing"]
     assert rule.regex
     assert outage.forwarding[1].users == ["pagerbot"]
 
@@ -86,8 +87,8 @@ def test_shipped_webhooks_use_a_reserved_domain_and_default_to_every_event() -> 
     hooks = [hook for playbook in playbooks.values() for hook in playbook.webhooks]
     assert hooks
     assert all(hook.url.startswith("https://hooks.example.invalid/") for hook in hooks)
-    assert playbooks["major-outage"].webhooks[0].events == ["started", "stage_changed", "ended"]
     assert playbooks["security-incident"].webhooks[0].events == list(WEBHOOK_EVENTS)
+    assert playbooks["security-incident"].webhooks[1].events == ["started", "stage_changed", "ended"]
 
 
 def test_loading_from_a_configured_folder_keeps_ids_from_the_files(tmp_path: Path) -> None:
@@ -120,25 +121,26 @@ def test_invalid_regex_reports_the_regex_error(tmp_path: Path) -> None:
 
 
 def test_webhook_url_that_is_not_http(tmp_path: Path) -> None:
-    path = _copy_with(tmp_path, "url: https://hooks.example.invalid/", "url: ftp://hooks.example.invalid/")
+    path = _copy_with(tmp_path, "url: https://hooks.example.invalid/incidents/security\n",
+                      "url: ftp://hooks.example.invalid/incidents/security\n", SECURITY)
     _assert_points_at(_error_for(path), path, _line_of(path, "url:"), "webhooks[0].url", "https://")
 
 
 def test_unknown_webhook_event(tmp_path: Path) -> None:
-    path = _copy_with(tmp_path, "events: [started, stage_changed, ended]", "events: [started, resolved]")
-    _assert_points_at(_error_for(path), path, _line_of(path, "events:"), "webhooks[0].events[1]", "'ended'")
+    path = _copy_with(tmp_path, "events: [started, stage_changed, ended]", "events: [started, resolved]", SECURITY)
+    _assert_points_at(_error_for(path), path, _line_of(path, "events:"), "webhooks[1].events[1]", "'ended'")
 
 
 @pytest.mark.parametrize("bad", ["ops", "ops/alerts/more", "Ops/Alerts", "ops/ops alerts"])
 def test_channel_reference_not_in_team_channel_form(tmp_path: Path, bad: str) -> None:
-    path = _copy_with(tmp_path, "- ops/town-square", f'- "{bad}"')
+    path = _copy_with(tmp_path, "- engineering/town-square", f'- "{bad}"')
     line = _line_of(path, f'"{bad}"')
-    _assert_points_at(_error_for(path), path, line, "broadcast_channels[1]", "team-name/channel-name")
+    _assert_points_at(_error_for(path), path, line, "broadcast_channels[0]", "team-name/channel-name")
 
 
 def test_forwarding_source_channel_reference_is_checked_too(tmp_path: Path) -> None:
-    path = _copy_with(tmp_path, "source_channels: [ops/on-call]", "source_channels: [on-call]")
-    _assert_points_at(_error_for(path), path, _line_of(path, "[on-call]"), "forwarding[1].source_channels[0]")
+    path = _copy_with(tmp_path, "source_channels: [engineering/support]", "source_channels: [support]")
+    _assert_points_at(_error_for(path), path, _line_of(path, "[support]"), "forwarding[1].source_channels[0]")
 
 
 @pytest.mark.parametrize(

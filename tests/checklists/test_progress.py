@@ -7,20 +7,10 @@ import pytest
 from checklists import progress
 from checklists.loader import load_rollout
 from checklists.progress import ItemProgress, Status
-from store import ConflictError, open_store
+from store import ConflictError
 
 ROLLOUT = load_rollout()
 FIRST = next(item for _, _, item in ROLLOUT.items())
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        opened = open_store(None, sqlite_path=tmp_path / "store.sqlite3")
-    else:
-        opened = open_store(request.getfixturevalue("postgres_db"))
-    yield opened
-    opened.close()
 
 
 def test_save_load_and_history(store):

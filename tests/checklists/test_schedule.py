@@ -10,21 +10,11 @@ import pytest
 from checklists import schedule
 from checklists.loader import ImplementationPlan, load_plan
 from checklists.schedule import ScheduleError, TaskSchedule, TaskStatus
-from store import ConflictError, open_store
+from store import ConflictError
 
 PLAN = load_plan()
 MONDAY = date(2026, 3, 2)
 TITLES = {task.id: task.title for task in PLAN.tasks}
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        opened = open_store(None, sqlite_path=tmp_path / "store.sqlite3")
-    else:
-        opened = open_store(request.getfixturevalue("postgres_db"))
-    yield opened
-    opened.close()
 
 
 def _working_days(start: date, end: date) -> int:

@@ -4,19 +4,9 @@ import pytest
 
 from checklists import team
 from checklists.loader import load_plan
-from store import ConflictError, open_store
+from store import ConflictError
 
 PLAN = load_plan()
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        opened = open_store(None, sqlite_path=tmp_path / "store.sqlite3")
-    else:
-        opened = open_store(request.getfixturevalue("postgres_db"))
-    yield opened
-    opened.close()
 
 
 def test_every_role_of_the_plan_is_listed_even_before_anyone_is_named(store):

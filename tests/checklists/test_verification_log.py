@@ -7,7 +7,6 @@ import pytest
 from checklists import verification_log
 from checklists.verification_log import Change
 from checklists.verify import Verdict, Verification
-from store import open_store
 
 ITEM = "prepare.security-compliance.mfa"
 OTHER = "prepare.environments.smtp"
@@ -15,16 +14,6 @@ MONDAY, TUESDAY, WEDNESDAY = (datetime(2026, 3, day, 9, 0, tzinfo=UTC) for day i
 VERIFIED = Verification(Verdict.VERIFIED, "EnforceMultifactorAuthentication = True (config)")
 FAILED = Verification(Verdict.FAILED, "EnforceMultifactorAuthentication = False (config)")
 UNKNOWN = Verification(Verdict.UNKNOWN, "cannot verify: the config could not be read")
-
-
-@pytest.fixture(params=["sqlite", "postgresql"])
-def store(request, tmp_path):
-    if request.param == "sqlite":
-        opened = open_store(None, sqlite_path=tmp_path / "store.sqlite3")
-    else:
-        opened = open_store(request.getfixturevalue("postgres_db"))
-    yield opened
-    opened.close()
 
 
 def verdict_rows(store, environment="production"):

@@ -8,9 +8,9 @@ from tests.e2e.test_browser import SETTLE_MS, assert_page_sound, choose, open_pa
 
 pytestmark = pytest.mark.e2e
 # Each view and a text only it shows, so the test waits for the view itself, not just any finished run.
-VIEWS = {"Environments": "Per section, percent done", "Schedule": "Planned finish", "Team and sizing": "Hardware sizing",
-         "Review meeting": "Open health findings", "Configuration drift": "Settings compared",
-         "Checklist": "Needs attention"}
+VIEWS = {"Environments": "Per section, percent done", "Schedule": "Planned finish",
+         "Team and sizing": "Hardware sizing", "Review meeting": "Open health findings",
+         "Configuration drift": "Settings compared", "Checklist": "Needs attention"}
 
 
 def test_every_rollout_view_and_the_offline_review_report(page, start_app, tmp_path):

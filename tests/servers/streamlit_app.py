@@ -1,4 +1,5 @@
-"""Start the real dashboard (`streamlit run app.py`) on a free loopback port, and stop it by PID."""
+"""Start the real dashboard (`streamlit run serve.py`: pages and incident endpoints) on a free loopback port, and
+stop it by PID."""
 
 from __future__ import annotations
 
@@ -32,7 +33,7 @@ class StreamlitApp:
         clean.update(env)
         self._log = self.log_path.open("wb")
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "streamlit", "run", str(ROOT / "app.py"), "--server.port", str(self.port),
+            [sys.executable, "-m", "streamlit", "run", str(ROOT / "serve.py"), "--server.port", str(self.port),
              "--server.address", "127.0.0.1", "--server.headless", "true",
              "--browser.gatherUsageStats", "false", "--server.fileWatcherType", "none"],
             cwd=ROOT, env=clean, stdout=self._log, stderr=subprocess.STDOUT, start_new_session=True,

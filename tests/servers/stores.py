@@ -1,0 +1,27 @@
+"""The dashboard's own store, on both engines it supports: a SQLite file and a real PostgreSQL server.
+
+`store` runs a test once per engine; `sqlite_store` is for tests that only need somewhere to keep things.
+"""
+
+from collections.abc import Iterator
+
+import pytest
+
+from store import Store, open_store
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
+    if request.param == "sqlite":
+        opened = open_store(None, sqlite_path=tmp_path / "store.sqlite3")
+    else:
+        opened = open_store(request.getfixturevalue("postgres_db"))
+    yield opened
+    opened.close()
+
+
+@pytest.fixture
+def sqlite_store(tmp_path) -> Iterator[Store]:
+    opened = open_store(None, sqlite_path=tmp_path / "store.sqlite3")
+    yield opened
+    opened.close()

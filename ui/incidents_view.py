@@ -1,0 +1,318 @@
+"""Streamlit panels of the incidents page: run incidents in Mattermost channels, and review their timelines.
+
+Every action goes through incidents.service with the signed-in admin as the actor, so the page, the slash command
+and automation share one set of rules (who may change what, messages in the channel, the timeline).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import TypeVar
+
+import pandas as pd
+import streamlit as st
+
+from checklists.playbooks import Playbook, channel_name, load_playbooks_lenient
+from collectors.runner import run_async
+from incidents import playbooks_plugin, repository, timeline
+from incidents.mattermost_api import MattermostApi, MattermostApiError
+from incidents.models import Incident, TimelineEvent
+from incidents.service import Actor, IncidentError, IncidentService
+from incidents.webhooks import WebhookSender
+from ui.context import PageContext, effective_environment, token_fingerprint
+
+T = TypeVar("T")
+
+
+def playbooks(context: PageContext) -> dict[str, Playbook]:
+    """The playbooks that load; each broken file is shown with its file, line and field, the others still work."""
+    found, errors = load_playbooks_lenient(context.env.incidents.playbooks_dir)
+    for error in errors:
+        st.error(f"A playbook file has errors and is left out: {error}")
+    return found
+
+
+def _token(context: PageContext) -> str | None:
+    env = effective_environment(context.env)
+    if context.visitor_token:
+        return context.visitor_token
+    return env.mattermost.token.get_secret_value() if env.mattermost and env.mattermost.token else None
+
+
+def call(context: PageContext, books: dict[str, Playbook], action: Callable[[IncidentService], Awaitable[T]]) -> T:
+    """Run one service call with a fresh Mattermost client as the signed-in admin."""
+    env = effective_environment(context.env)
+    if env.mattermost is None:
+        raise IncidentError(f"{context.env.label} has no Mattermost URL configured, so incidents cannot run there.")
+
+    async def run() -> T:
+        async with MattermostApi.from_settings(env.mattermost, _token(context)) as api:
+            return await action(IncidentService(context.store, api, books, env.name, webhooks=WebhookSender()))
+
+    try:
+        return run_async(run())
+    except MattermostApiError as exc:
+        raise IncidentError(str(exc)) from exc
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _me(env_name: str, fingerprint: str, _context: PageContext) -> tuple[str, str]:
+    me = call(_context, {}, lambda service: service.api.me())
+    return me["id"], me["username"]
+
+
+def actor(context: PageContext) -> Actor:
+    user_id, username = _me(context.env.name, token_fingerprint(_token(context)), context)
+    return Actor(user_id, username)
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _usernames(env_name: str, user_ids: tuple[str, ...], _context: PageContext) -> dict[str, str]:
+    users = call(_context, {}, lambda service: service.api.users_by_ids(list(user_ids))) if user_ids else []
+    return {user["id"]: user["username"] for user in users}
+
+
+def usernames(context: PageContext, incidents: list[Incident], events: list[TimelineEvent] = ()) -> dict[str, str]:
+    ids = {i.commander_id for i in incidents} | {e.actor for e in events if len(e.actor) == 26}
+    try:
+        return _usernames(context.env.name, tuple(sorted(ids)), context)
+    except IncidentError:
+        return {}  # ids stay readable enough; the page shows the reason elsewhere
+
+
+def _act(context: PageContext, books: dict[str, Playbook], done: str,
+         action: Callable[[IncidentService], Awaitable[Incident]]) -> None:
+    try:
+        incident = call(context, books, action)
+    except IncidentError as exc:
+        st.error(str(exc))
+        return
+    waiting = repository_pending(context, incident.id)
+    st.toast(done + (f" Mattermost did not take the channel message yet; it is queued ({waiting})." if waiting
+                     else ""))
+    st.rerun()
+
+
+def repository_pending(context: PageContext, incident_id: str) -> int:
+    return sum(1 for m in repository.outbox(context.store, context.env.name, status=repository.PENDING)
+               if m.incident_id == incident_id)
+
+
+def _age(incident: Incident, now: datetime) -> str:
+    return timeline.format_duration((incident.ended_at or now) - incident.started_at)
+
+
+def active_table(incidents: list[Incident], names: dict[str, str], books: dict[str, Playbook],
+                 links: dict[str, str], now: datetime) -> pd.DataFrame:
+    return pd.DataFrame([{
+        "Incident": i.name, "Playbook": books[i.playbook_id].name if i.playbook_id in books else i.playbook_id,
+        "Commander": "@" + names.get(i.commander_id, i.commander_id),
+        "Stage": f"{i.stage_index + 1}/{len(i.stages)} {i.stage.name}", "Since start": _age(i, now),
+        "Channel": links.get(i.id, "")} for i in incidents],
+        columns=["Incident", "Playbook", "Commander", "Stage", "Since start", "Channel"])
+
+
+def render_active(context: PageContext, books: dict[str, Playbook]) -> None:
+    try:
+        incidents = call(context, books, lambda service: service.list_active())
+        links = call(context, books, lambda service: _links(service, incidents))
+    except IncidentError as exc:
+        st.error(str(exc))
+        return
+    if not incidents:
+        st.info("No active incidents. Start one here, or with `/incident start` in Mattermost.")
+        return
+    names = usernames(context, incidents)
+    now = datetime.now(UTC)
+    st.dataframe(active_table(incidents, names, books, links, now), hide_index=True, width="stretch",
+                 height="content", column_config={"Channel": st.column_config.LinkColumn(display_text="open")})
+    # Options are ids, not Incident objects: the widget would hand back the object it kept from an earlier run.
+    by_id = {incident.id: incident for incident in incidents}
+    chosen = st.selectbox("Incident", list(by_id), key="incident-chosen",
+                          format_func=lambda i: f"{by_id[i].name} (~{by_id[i].channel_name})")
+    if chosen is not None:
+        render_incident(context, books, by_id[chosen], names, now)
+
+
+async def _links(service: IncidentService, incidents: list[Incident]) -> dict[str, str]:
+    links = {}
+    for incident in incidents:
+        try:
+            links[incident.id] = await service.channel_url(incident)
+        except (IncidentError, MattermostApiError):
+            links[incident.id] = ""
+    return links
+
+
+def render_incident(context: PageContext, books: dict[str, Playbook], incident: Incident, names: dict[str, str],
+                    now: datetime) -> None:
+    me = actor(context)
+    stage = incident.stage
+    checked = sum(item.checked for item in stage.items)
+    with st.container(horizontal=True):
+        st.metric("Stage", f"{incident.stage_index + 1}/{len(incident.stages)}", border=True, help=stage.name)
+        st.metric("Checklist (this stage)", f"{checked}/{len(stage.items)}", border=True)
+        st.metric("Commander", "@" + names.get(incident.commander_id, incident.commander_id), border=True)
+        st.metric("Since start", _age(incident, now), border=True)
+    left, right = st.columns([3, 2])
+    with left:
+        st.subheader(f"Stage: {stage.name}")
+        render_checklist(context, books, incident, me)
+    with right:
+        st.subheader("Change")
+        stages = [s.name for s in incident.stages]
+        target = st.selectbox("Move to stage", stages, index=incident.stage_index, key=f"stage-{incident.id}")
+        if st.button("Change stage", disabled=target == stage.name, key=f"stage-go-{incident.id}"):
+            _act(context, books, f"Moved to {target}.", lambda s: s.change_stage(incident.id, me, target))
+        commander = st.text_input("New commander", placeholder="@username", key=f"commander-{incident.id}")
+        if st.button("Change commander", disabled=not commander.strip(), key=f"commander-go-{incident.id}"):
+            _act(context, books, f"{commander} is commander.",
+                 lambda s: s.change_commander(incident.id, me, commander.strip()))
+        with st.popover("End incident", icon=":material/flag:"):
+            st.write("Ending posts a message in the channel and closes the incident; its timeline stays.")
+            if st.button("End it now", type="primary", key=f"end-{incident.id}"):
+                _act(context, books, "Incident ended.", lambda s: s.end(incident.id, me))
+    st.subheader("Latest events")
+    events = repository.timeline(context.store, context.env.name, incident.id)[-10:]
+    named = with_names(list(reversed(events)), usernames(context, [incident], events))
+    st.dataframe(timeline.event_frame(named), hide_index=True, width="stretch", height="content")
+
+
+def with_names(events: list[TimelineEvent], names: dict[str, str]) -> list[TimelineEvent]:
+    """Events with @usernames for the people who acted, for tables people read."""
+    return [dataclasses.replace(e, actor="@" + names[e.actor]) if e.actor in names else e for e in events]
+
+
+def render_checklist(context: PageContext, books: dict[str, Playbook], incident: Incident, me: Actor) -> None:
+    for number, item in enumerate(incident.stage.items, start=1):
+        row_box, remove_box = st.columns([12, 1], vertical_alignment="center")
+        ticked = row_box.checkbox(f"{number}. {item.title}", value=item.checked, key=f"item-{incident.id}-{item.id}")
+        if ticked != item.checked:
+            _act(context, books, f"{'Checked' if ticked else 'Unchecked'}: {item.title}.",
+                 lambda s, item=item, ticked=ticked: s.set_item(incident.id, me, item.id, ticked))
+        if remove_box.button("", icon=":material/delete:", key=f"remove-{incident.id}-{item.id}",
+                             help=f"Remove '{item.title}'"):
+            _act(context, books, f"Removed: {item.title}.",
+                 lambda s, item=item: s.remove_item(incident.id, me, item.id))
+    with st.form(f"add-{incident.id}", clear_on_submit=True, border=False):
+        title_box, add_box = st.columns([5, 1], vertical_alignment="bottom")
+        title = title_box.text_input("Add an item to this stage", placeholder="Page the database on-call")
+        if add_box.form_submit_button("Add") and title.strip():
+            _act(context, books, f"Added: {title.strip()}.", lambda s: s.add_item(incident.id, me, title.strip()))
+
+
+def render_start(context: PageContext, books: dict[str, Playbook]) -> None:
+    if not books:
+        st.warning("No playbook loads, so no incident can be started; see the errors above.")
+        return
+    try:
+        teams = call(context, books, lambda service: service.api.teams())
+    except IncidentError as exc:
+        st.error(str(exc))
+        return
+    default_team = context.env.incidents.team
+    names = [t["name"] for t in teams]
+    book_id = st.selectbox("Playbook", list(books), format_func=lambda b: books[b].name, key="start-playbook")
+    with st.form("start-incident"):
+        team = st.selectbox("Team", names, index=names.index(default_team) if default_team in names else 0,
+                            format_func=lambda n: next(t["display_name"] for t in teams if t["name"] == n))
+        name = st.text_input("Incident name", placeholder="Login failures for EU users")
+        channel = st.text_input("Channel name", placeholder=channel_name(books[book_id], "name", datetime.now(UTC)
+                                                                          .date()),
+                                help="Leave empty to use the playbook's template. A private channel is created.")
+        submitted = st.form_submit_button("Start incident", type="primary")
+    if submitted:
+        if not name.strip():
+            st.error("Give the incident a name people will recognise.")
+            return
+        team_id = next(t["id"] for t in teams if t["name"] == team)
+        me = actor(context)
+        _act(context, books, f"Incident '{name.strip()}' started.",
+             lambda s: s.start(me, team_id=team_id, playbook_id=book_id, name=name.strip(),
+                               channel_name=channel.strip() or None))
+
+
+def _plugin_runs(context: PageContext) -> playbooks_plugin.PluginRuns:
+    env = effective_environment(context.env)
+    if env.mattermost is None:
+        return playbooks_plugin.PluginRuns(problem="No Mattermost URL is configured.")
+    return run_async(playbooks_plugin.read_runs(env.mattermost.url, _token(context),
+                                                timeout=env.mattermost.timeout_seconds, environment=env.name))
+
+
+def render_timelines(context: PageContext, books: dict[str, Playbook]) -> None:
+    try:
+        ours = call(context, books, lambda service: service.list_all())
+    except IncidentError as exc:
+        st.error(str(exc))
+        ours = []
+    plugin = _plugin_runs(context)
+    if plugin.problem:
+        st.caption(f"Playbooks plugin: {plugin.problem}")
+    everything = ours + plugin.incidents
+    names = usernames(context, everything)
+    query = st.text_input("Search incidents", placeholder="name, channel, commander or playbook",
+                          key="incident-search")
+    found = timeline.search(everything, query, names) if query.strip() else everything
+    if not found:
+        st.info("No incidents match." if query.strip() else "No incidents yet.")
+        return
+    now = datetime.now(UTC)
+    by_id = {incident.id: incident for incident in found}
+    chosen_id = st.selectbox("Incident", list(by_id), key="timeline-incident", format_func=lambda i: (
+        f"{by_id[i].name} · {by_id[i].started_at:%Y-%m-%d} · {'active' if by_id[i].active else 'ended'} · "
+        f"{by_id[i].source}"))
+    chosen = by_id[chosen_id]
+    events = (plugin.events.get(chosen.id, []) if chosen.source != "dashboard"
+              else repository.timeline(context.store, context.env.name, chosen.id))
+    names = usernames(context, [chosen], events)
+    figures = timeline.metrics(chosen, events, now)
+    render_metrics(figures)
+    types = sorted({e.type for e in events})
+    actors = sorted({e.actor for e in events})
+    left, right = st.columns(2)
+    chosen_types = left.multiselect("Event types", types, default=types, key=f"types-{chosen.id}")
+    chosen_actors = right.multiselect("People", actors, default=actors, key=f"actors-{chosen.id}",
+                                      format_func=lambda a: "@" + names[a] if a in names else a)
+    st.plotly_chart(timeline.figure(events, chosen_types, chosen_actors), width="stretch", key="incident-timeline")
+    shown = timeline.filter_events(events, chosen_types, chosen_actors)
+    st.dataframe(timeline.event_frame(with_names(shown, names)), hide_index=True, width="stretch")
+    st.download_button("Postmortem (Markdown)", timeline.postmortem_markdown(chosen, events, figures),
+                       file_name=f"postmortem-{chosen.channel_name or chosen.id}.md", mime="text/markdown",
+                       icon=":material/download:", on_click="ignore")
+
+
+def render_metrics(figures: timeline.IncidentMetrics) -> None:
+    with st.container(horizontal=True):
+        st.metric("Total duration" + (" (ongoing)" if figures.ongoing else ""),
+                  timeline.format_duration(figures.total_duration), border=True)
+        st.metric("To commander change", timeline.format_duration(figures.time_to_commander_change), border=True)
+        st.metric("To first check", timeline.format_duration(figures.time_to_first_check), border=True)
+        st.metric("To last check", timeline.format_duration(figures.time_to_last_check), border=True)
+    if figures.time_in_stage:
+        st.dataframe(pd.DataFrame([{"Stage": name, "Time": timeline.format_duration(spent)}
+                                   for name, spent in figures.time_in_stage.items()]),
+                     hide_index=True, height="content")
+    for note in figures.notes:
+        st.caption(note)
+
+
+def render_playbooks(books: dict[str, Playbook]) -> None:
+    st.caption("Playbooks are YAML files in checklists/playbooks (or incidents.playbooks_dir): edit them in git.")
+    for book in books.values():
+        with st.expander(f"{book.name} · {len(book.stages)} stages"):
+            st.markdown(book.description or "")
+            for number, stage in enumerate(book.stages, start=1):
+                st.markdown(f"**{number}. {stage.name}**\n" + "\n".join(f"- {item}" for item in stage.items))
+            if book.broadcast_channels:
+                st.markdown("Announced in: " + ", ".join(f"`{c}`" for c in book.broadcast_channels))
+            for rule in book.forwarding:
+                st.markdown("Forwards from " + ", ".join(f"`{c}`" for c in rule.source_channels)
+                            + (f"; keywords {', '.join(rule.keywords)}" if rule.keywords else "")
+                            + (f"; pattern `{rule.regex}`" if rule.regex else "")
+                            + (f"; by {', '.join('@' + u for u in rule.users)}" if rule.users else ""))
+            if book.webhooks:
+                st.markdown(f"{len(book.webhooks)} outgoing webhook(s) on: "
+                            + "; ".join(", ".join(w.events) for w in book.webhooks))
