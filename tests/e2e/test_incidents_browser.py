@@ -25,7 +25,7 @@ def test_start_run_and_review_an_incident_in_the_browser(page, start_app):
     settle(page)
     expect(page.get_by_text("1/4", exact=True).first).to_be_visible(timeout=SETTLE_MS)
     assert_page_sound(page)
-    screenshot(page, "incidents")
+    screenshot(page, "incidents_active")
 
     choose(page, "Timelines")
     expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=SETTLE_MS)
