@@ -36,6 +36,7 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/health_page.py
 	$(BIN)/python bench/packet.py
 	$(BIN)/python bench/rollout.py
+	$(BIN)/python bench/incidents.py
 
 clean:
 	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
