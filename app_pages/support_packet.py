@@ -17,8 +17,8 @@ st.write("One packet with what support asks for first: server facts and health f
          "whole zip is checked for every secret the dashboard knows before it is offered.")
 view.render_help(facts, context.settings.support_url)
 if context.store is not None:
-    made = context.store.audit(limit=10_000, environment=context.env.name, action="packet.generate")
-    st.caption(f"Packets generated for {context.env.label} from this dashboard: {len(made)} (counted here only; "
+    made = context.store.count_audit(environment=context.env.name, action="packet.generate")
+    st.caption(f"Packets generated for {context.env.label} from this dashboard: {made} (counted here only; "
                "nothing leaves your site).")
 if identity is not None:
     view.render_log_level(context, facts, identity.username)

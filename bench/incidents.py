@@ -5,7 +5,7 @@ Timeline part: builds 10,000 timeline events for one incident, then measures com
 plotly figure and serialising it (fig.to_json), and rendering it in Debian's Chromium through Playwright from a
 static HTML page with plotly.js inline. The render time runs from the moment the figure's JSON is in the page
 (parsing it included) until Plotly has drawn it and the browser has painted. Each figure is a median of tries.
-The forwarding part lives in bench/incidents_forwarding.py (`forwarding_figures()`), when that module exists.
+The forwarding part lives in bench/incidents_forwarding.py (`measure_forwarding()`).
 Prints progress lines, then one JSON object on the last line.
 """
 
@@ -29,16 +29,10 @@ sys.path.insert(0, str(ROOT))
 from playwright.sync_api import Browser, sync_playwright  # noqa: E402
 from plotly.offline import get_plotlyjs  # noqa: E402
 
+from bench.incidents_forwarding import measure_forwarding  # noqa: E402
 from incidents import timeline  # noqa: E402
 from incidents.models import ChecklistItem, EventType, Incident, Stage, TimelineEvent  # noqa: E402
 from tests.e2e.conftest import CHROMIUM, CHROMIUM_ARGS  # noqa: E402
-
-try:
-    from bench.incidents_forwarding import measure_forwarding as forwarding_figures
-except ModuleNotFoundError as missing:
-    if missing.name != "bench.incidents_forwarding":
-        raise
-    forwarding_figures = None
 
 EVENTS = 10_000
 TRIES = 5
@@ -149,14 +143,7 @@ def timeline_figures() -> dict[str, float | int]:
 
 
 def main() -> dict[str, object]:
-    results: dict[str, object] = dict(timeline_figures())
-    if forwarding_figures is None:
-        note = "skipped: bench/incidents_forwarding.py is not there yet"
-        print(f"forwarding: {note}", flush=True)
-        results["forwarding"] = note
-    else:
-        results.update(forwarding_figures())
-    return results
+    return {**timeline_figures(), **measure_forwarding()}
 
 
 if __name__ == "__main__":

@@ -49,7 +49,6 @@ class Watched:
     incident: Incident
     source_id: str
     service: IncidentService
-    playbooks: dict[str, Playbook]
 
 
 async def watched_incident(sim: RunningSimulator, api: MattermostApi, store: Store, label: str) -> Watched:
@@ -62,7 +61,7 @@ async def watched_incident(sim: RunningSimulator, api: MattermostApi, store: Sto
     service = IncidentService(store, api, playbooks, ENVIRONMENT)
     incident = await service.start(Actor(admin.id, admin.username), team_id=team.id, playbook_id=playbook.id,
                                    name=f"{label} incident", channel_name=f"{label}-incident")
-    return Watched(incident, source["id"], service, playbooks)
+    return Watched(incident, source["id"], service)
 
 
 async def copies_of(api: MattermostApi, incident: Incident) -> list[dict[str, Any]]:
@@ -91,7 +90,7 @@ async def live(sim: RunningSimulator, api: MattermostApi, store: Store, posts: i
     stop = asyncio.Event()
 
     def worker() -> asyncio.Task[None]:
-        forwarder = Forwarder(store, api, watched.service, watched.playbooks, ENVIRONMENT)
+        forwarder = Forwarder(watched.service)
         return asyncio.create_task(forwarder.run_forever(stop, EVERY_S))
 
     running = worker()
@@ -146,7 +145,7 @@ async def catch_up(sim: RunningSimulator, api: MattermostApi, store: Store, post
     for n in range(posts):
         post = await api.create_post(watched.source_id, f"outage backlog {n}")
         originals[post["id"]] = post["create_at"]
-    forwarder = Forwarder(store, api, watched.service, watched.playbooks, ENVIRONMENT)
+    forwarder = Forwarder(watched.service)
     started = time.perf_counter()
     copied = 0
     while copied < posts:  # one `since` answer holds at most 1,000 posts: a big backlog takes a few runs

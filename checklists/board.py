@@ -23,7 +23,7 @@ class Summary:
     items: int
     done: int
     verified: int
-    failing: int  # the live system says an item marked done (or any item it checks) does not hold
+    failing: int  # marked done, but the live system says it does not hold
     overdue: int
     unowned: int
 
@@ -79,11 +79,11 @@ def summarise(rollout: Rollout, progress: EnvironmentProgress, verifications: di
     for _, _, item in rollout.items():
         state = progress.get(item.id)
         items += 1
-        finished = state.status in (Status.DONE, Status.NOT_APPLICABLE)
+        finished = state.finished
         done += finished
         check = verifications.get(item.id)
         verified += check is not None and check.verdict is Verdict.VERIFIED
         failing += check is not None and check.verdict is Verdict.FAILED and state.status is Status.DONE
-        overdue += bool(state.due and state.due < today and not finished)
+        overdue += state.overdue(today)
         unowned += not finished and not state.owner
     return Summary(items, done, verified, failing, overdue, unowned)

@@ -24,6 +24,7 @@ from typing import Any
 
 import pandas as pd
 
+from checklists.markdown import escape
 from packet.redact import MASK, Redactor
 
 # Generated at random by every server on its first start, so any two installations differ here and the
@@ -390,19 +391,15 @@ def to_markdown(drift: Drift) -> str:
     if drift.ignored:
         lines.append("Ignored: " + ", ".join(f"`{setting}`" for setting in drift.ignored) + ".")
     lines += ["", "| Section | Differences |", "|---|---|"]
-    lines += [f"| {_cell(section)} | {count} |" for section, count in drift.summary.items()]
+    lines += [f"| {escape(section)} | {count} |" for section, count in drift.summary.items()]
     for heading, rows in (("Drift", drift.unexpected), ("Expected per environment", expected)):
         if rows:
             lines += ["", f"### {heading}", "",
-                      f"| Setting | Difference | {_cell(drift.left_label)} | {_cell(drift.right_label)} |",
+                      f"| Setting | Difference | {escape(drift.left_label)} | {escape(drift.right_label)} |",
                       "|---|---|---|---|"]
-            lines += [f"| {_code(d.setting)} | {_cell(d.detail)} | {_code(d.left_display)} | "
+            lines += [f"| {_code(d.setting)} | {escape(d.detail)} | {_code(d.left_display)} | "
                       f"{_code(d.right_display)} |" for d in rows]
     return "\n".join(lines) + "\n"
-
-
-def _cell(text: str) -> str:
-    return re.sub(r"([\\`*_\[\]<>|])", r"\\\1", " ".join(text.split()))
 
 
 def _code(text: str) -> str:

@@ -10,14 +10,13 @@ import pandas as pd
 
 from checklists import progress as progress_store
 from checklists.loader import Rollout
-from checklists.progress import EnvironmentProgress, Status
+from checklists.progress import FINISHED, EnvironmentProgress, Status
 from checklists.verify import Verdict, Verification
 from store import Store
 
 ITEM_COLUMNS = ["Phase", "Section", "Item", "id"]
 SECTION_COLUMNS = ["Phase", "Section"]
 ATTENTION_COLUMNS = ["Section", "Item", "id", "Status", "Owner", "Due", "Problem"]
-FINISHED = (Status.DONE, Status.NOT_APPLICABLE)
 VERDICT_MARKS = {Verdict.VERIFIED: "✔", Verdict.FAILED: "✖", Verdict.UNKNOWN: "?"}
 PROGRESS_TARGET = f"{progress_store.KIND}/"
 # Store.audit returns the newest rows first and cuts at `limit`; a cut would drop the oldest saves and start the
@@ -120,9 +119,9 @@ def overdue_and_unowned(rollout: Rollout, progress: EnvironmentProgress, today: 
     rows = []
     for _, section, item in rollout.items():
         state = progress.get(item.id)
-        if state.status in FINISHED:
+        if state.finished:
             continue
-        problems = [reason for reason, applies in (("overdue", state.due is not None and state.due < today),
+        problems = [reason for reason, applies in (("overdue", state.overdue(today)),
                                                    ("no owner", not state.owner)) if applies]
         if problems:
             rows.append({"Section": _section_label(section.number, section.title), "Item": item.text, "id": item.id,

@@ -26,6 +26,9 @@ class Status(StrEnum):
     NOT_APPLICABLE = "not applicable"
 
 
+FINISHED = (Status.DONE, Status.NOT_APPLICABLE)  # not applicable counts as done
+
+
 @dataclass(frozen=True)
 class ItemProgress:
     item_id: str
@@ -38,6 +41,13 @@ class ItemProgress:
     version: int | None = None  # None: never saved
     updated_by: str | None = None
     updated_at: datetime | None = None
+
+    @property
+    def finished(self) -> bool:
+        return self.status in FINISHED
+
+    def overdue(self, today: date) -> bool:
+        return self.due is not None and self.due < today and not self.finished
 
     def body(self) -> dict[str, Any]:
         return {"status": self.status.value, "owner": self.owner, "due": self.due.isoformat() if self.due else None,
@@ -87,7 +97,7 @@ def completion(rollout: Rollout, progress: EnvironmentProgress) -> list[dict[str
     for phase in rollout.phases:
         for section in phase.sections:
             statuses = [progress.get(item.id).status for item in section.items]
-            done = sum(s in (Status.DONE, Status.NOT_APPLICABLE) for s in statuses)
+            done = sum(s in FINISHED for s in statuses)
             rows.append({"phase": phase.title, "section": f"{section.number}. {section.title}",
                          "items": len(statuses), "done": done, "in_progress": statuses.count(Status.IN_PROGRESS),
                          "percent": round(100 * done / len(statuses)) if statuses else 100})

@@ -21,6 +21,7 @@ from checklists.progress import EnvironmentProgress, Status, completion
 from checklists.verify import Verdict, Verification
 from collectors import mm_queries
 from collectors.base import Snapshot, SourceResult
+from collectors.database import FACT_CHANNEL_TYPES, FACT_POSTS, FACT_TOP_CHANNELS, FACT_TOP_TEAMS
 from collectors.database_models import HOW_COUNTED, ChannelMessages, DatabaseFacts, PostActivity, TeamMessages
 from collectors.mattermost_models import MattermostFacts
 from collectors.prometheus_models import PrometheusFacts
@@ -28,7 +29,6 @@ from health.findings import Finding, State
 from health.findings import verdict as health_verdict
 from health.metric_panels import why_empty
 
-FINISHED = (Status.DONE, Status.NOT_APPLICABLE)
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
 # A change between the first and the last quarter of the range smaller than this share is noise (daily cycles,
 # jitter between scrapes), not a trend worth raising in a meeting.
@@ -280,7 +280,7 @@ def _blockers(rollout: Rollout, progress: EnvironmentProgress, verifications: Ma
         check = verifications.get(item.id)
         if state.status is Status.DONE and check is not None and check.verdict is Verdict.FAILED:
             reasons.append((BlockerKind.REGRESSION, f"marked done, but the live system says no: {check.evidence}"))
-        if state.due is not None and state.due < today and state.status not in FINISHED:
+        if state.overdue(today):
             reasons.append((BlockerKind.OVERDUE, f"due {state.due:%Y-%m-%d}, {_days(today - state.due)} ago, "
                                                  f"still {state.status.value}"))
         if state.status is Status.IN_PROGRESS and not state.owner.strip():
@@ -334,7 +334,7 @@ def _usage(snapshot: Snapshot) -> UsageReview:
         if database is None:
             return UsageFigure(label, Unavailable(db_problem or ""), source)
         if database.channels_by_type is None:
-            return UsageFigure(label, Unavailable(database.missing.get("Channels by type")
+            return UsageFigure(label, Unavailable(database.missing.get(FACT_CHANNEL_TYPES)
                                                   or "the database did not report channels by type"), source)
         return UsageFigure(label, getattr(database.channels_by_type, kind), source)
 
@@ -356,10 +356,10 @@ def _usage(snapshot: Snapshot) -> UsageReview:
         return UsageReview(figures, gone, gone, gone)
     return UsageReview(
         figures,
-        top_channels=_listed(database.top_channels, database.missing.get("Top channels")),
-        top_teams=_listed(database.top_teams, database.missing.get("Top teams")),
+        top_channels=_listed(database.top_channels, database.missing.get(FACT_TOP_CHANNELS)),
+        top_teams=_listed(database.top_teams, database.missing.get(FACT_TOP_TEAMS)),
         peak=(_peak(database.posts_last_7_days) if database.posts_last_7_days is not None
-              else Unavailable(database.missing.get("Posts by hour and weekday")
+              else Unavailable(database.missing.get(FACT_POSTS)
                                or "the database did not report posts by hour and weekday")),
     )
 

@@ -18,6 +18,7 @@ import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
 from checklists.loader import Rollout
+from checklists.markdown import escape
 from checklists.progress import EnvironmentProgress
 from checklists.review import (
     WEEKDAY_NAMES,
@@ -310,29 +311,22 @@ def _html_findings(review: Review) -> str:
 
 # ================================================================================================= Markdown
 
-_MARKDOWN_SPECIAL = str.maketrans({c: f"\\{c}" for c in "\\`*_[]<>|"})
-
-
-def _md(value: object) -> str:
-    """One table cell or line: markup characters escaped (notes are not ours to trust), newlines folded."""
-    return " ".join(str(value).split()).translate(_MARKDOWN_SPECIAL)
-
-
 def _md_table(headers: Sequence[str], rows: Iterable[Sequence[object]], numeric: Iterable[int] = ()) -> str:
     numeric = set(numeric)
-    lines = ["| " + " | ".join(_md(h) for h in headers) + " |",
+    lines = ["| " + " | ".join(escape(h) for h in headers) + " |",
              "|" + "|".join("---:" if i in numeric else "---" for i in range(len(headers))) + "|"]
-    lines += ["| " + " | ".join(_md(cell) for cell in row) + " |" for row in rows]
+    lines += ["| " + " | ".join(escape(cell) for cell in row) + " |" for row in rows]
     return "\n".join(lines)
 
 
 def to_markdown(review: Review) -> str:
     """The review as GitHub Markdown: headings and tables, no charts."""
     progress, usage = review.progress, review.usage
-    out = [f"# Review · {_md(review.environment_label)}", "",
-           f"{_md(review.title)} · environment {_md(review.environment)} · review of {review.today.isoformat()} · "
-           f"live facts collected {_md(_when(review.facts_collected_at))}", "",
-           "## Progress", "", _md(_progress_line(review)), "",
+    out = [f"# Review · {escape(review.environment_label)}", "",
+           f"{escape(review.title)} · environment {escape(review.environment)} · "
+           f"review of {review.today.isoformat()} · "
+           f"live facts collected {escape(_when(review.facts_collected_at))}", "",
+           "## Progress", "", escape(_progress_line(review)), "",
            _md_table(("Phase", "Done", "In progress", "Items", "Complete"),
                      [(r.phase, r.done, r.in_progress, r.items, f"{r.percent} %") for r in progress.phases],
                      numeric=(1, 2, 3, 4)), "",
@@ -348,33 +342,33 @@ def to_markdown(review: Review) -> str:
                       [(f.label, f"{f.value:,}" if isinstance(f.value, int) else str(f.value), f.source)
                        for f in usage.figures], numeric=(1,)),
             "", "### Busiest channels", ""]
-    out.append(_md(usage.top_channels) if isinstance(usage.top_channels, Unavailable) else _md_table(
+    out.append(escape(usage.top_channels) if isinstance(usage.top_channels, Unavailable) else _md_table(
         ("Channel", "Team", "Type", "Messages"),
         [(c.display_name, c.team_display_name, "public" if c.type == "O" else "private", f"{c.messages:,}")
          for c in usage.top_channels], numeric=(3,)))
     out += ["", "### Busiest teams", ""]
-    out.append(_md(usage.top_teams) if isinstance(usage.top_teams, Unavailable) else _md_table(
+    out.append(escape(usage.top_teams) if isinstance(usage.top_teams, Unavailable) else _md_table(
         ("Team", "Messages", "Channels"), [(t.display_name, f"{t.messages:,}", t.channels) for t in usage.top_teams],
         numeric=(1, 2)))
     out += ["", "### Peak usage times", ""]
     if isinstance(usage.peak, Unavailable):
-        out.append(_md(usage.peak))
+        out.append(escape(usage.peak))
     else:
-        out += [_md(usage.peak.summary), "",
+        out += [escape(usage.peak.summary), "",
                 _md_table(("Weekday (UTC)", "Posts"), [(day, f"{n:,}") for day, n in
                                                        zip(WEEKDAY_NAMES, usage.peak.activity.by_weekday,
                                                            strict=True)], numeric=(1,))]
     out += ["", "## Performance trends", ""]
     if isinstance(review.performance, Unavailable):
-        out.append(_md(review.performance))
+        out.append(escape(review.performance))
     else:
         perf = review.performance
-        out += [_md(f"{_when(perf.start)} to {_when(perf.end)}, from {perf.source}; trend: the last quarter's mean "
+        out += [escape(f"{_when(perf.start)} to {_when(perf.end)}, from {perf.source}; trend: the last quarter's mean "
                     "against the first quarter's."), "",
                 _md_table(PERFORMANCE_HEADERS, _performance_rows(perf), numeric=range(1, 6))]
     findings = review.findings
     out += ["", f"## Open health findings ({len(findings.firing)})", "",
-            _md(f"{findings.headline}. {findings.unknown} of {findings.evaluated} checks could not tell for want of "
+            escape(f"{findings.headline}. {findings.unknown} of {findings.evaluated} checks could not tell for want of "
                 "facts."), ""]
     out.append(_md_table(FINDING_HEADERS, [(f.severity.value, f.area, f.title + (f" ({f.subject})" if f.subject
                                                                                   else ""),

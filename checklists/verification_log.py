@@ -93,8 +93,11 @@ def record(store: Store, environment: str, verifications: dict[str, Verification
     """Remember the verdicts that changed (one store write each); return every item whose verdict differs from the
     stored one, in the order given. "Unknown" is reported but never stored: a source being down is not a change.
     """
-    now = _when(now)
-    stored = _stored(store, environment)
+    return _record(store, environment, _stored(store, environment), verifications, actor=actor, now=_when(now))
+
+
+def _record(store: Store, environment: str, stored: dict[str, Document], verifications: dict[str, Verification],
+            *, actor: str, now: datetime) -> list[Change]:
     changes = []
     for item_id, verification in verifications.items():
         previous = stored.get(item_id)
@@ -124,8 +127,21 @@ def _write(store: Store, environment: str, item_id: str, verification: Verificat
 def regressions(store: Store, environment: str, verifications: dict[str, Verification], *,
                 now: datetime | None = None) -> list[Regression]:
     """Items failing in `verifications` that the store knows were verified before they failed."""
+    return _regressions(_stored(store, environment), verifications, _when(now))
+
+
+def observe(store: Store, environment: str, verifications: dict[str, Verification], *, actor: str = "system",
+            now: datetime | None = None) -> list[Regression]:
+    """What a page does on each visit, with one read of the stored verdicts: the regressions, then `record`."""
     now = _when(now)
     stored = _stored(store, environment)
+    found = _regressions(stored, verifications, now)
+    _record(store, environment, stored, verifications, actor=actor, now=now)
+    return found
+
+
+def _regressions(stored: dict[str, Document], verifications: dict[str, Verification],
+                 now: datetime) -> list[Regression]:
     found = []
     for item_id, verification in verifications.items():
         document = stored.get(item_id)

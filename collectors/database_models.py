@@ -92,11 +92,6 @@ class DatabaseStatistics:
         reads = self.blocks_hit + self.blocks_read
         return self.blocks_hit / reads if reads else None
 
-    @property
-    def rollback_ratio(self) -> float | None:
-        transactions = self.commits + self.rollbacks
-        return self.rollbacks / transactions if transactions else None
-
 
 @dataclass(frozen=True)
 class IdleInTransaction:

@@ -421,10 +421,10 @@ async def collect(
     verify_tls: bool | None = None,
     count_limit: int = COUNT_LIMIT,
 ) -> SourceResult:
-    """Probe the directory. `client` is unused (LDAP is not HTTP). `ca_bundle` and `verify_tls` default to the
-    settings' fields of those names when LdapSettings has them; without a CA bundle the system's CAs are trusted."""
+    """Probe the directory. `client` is unused (LDAP is not HTTP). `ca_bundle` and `verify_tls` override the
+    settings' fields of those names; without a CA bundle the system's CAs are trusted."""
     started = time.perf_counter()
-    ca = ca_bundle if ca_bundle is not None else getattr(settings, "ca_bundle", None)
-    verify = verify_tls if verify_tls is not None else getattr(settings, "verify_tls", True)
-    status, facts, error = await asyncio.to_thread(_probe, settings, Path(ca) if ca else None, verify, count_limit)
+    ca = ca_bundle if ca_bundle is not None else settings.ca_bundle
+    verify = verify_tls if verify_tls is not None else settings.verify_tls
+    status, facts, error = await asyncio.to_thread(_probe, settings, ca, verify, count_limit)
     return SourceResult(SOURCE, status, facts, error, (time.perf_counter() - started) * 1000)

@@ -13,7 +13,6 @@ ROOT_DSE_ATTRIBUTES = (
     "isGlobalCatalogReady", "dsServiceName", "netscapemdsuffix", "defaultNamingContext",
 )
 PAGED_RESULTS_CONTROL = "1.2.840.113556.1.4.319"
-START_TLS_EXTENSION = "1.3.6.1.4.1.1466.20037"
 
 # Active Directory's domainControllerFunctionality values (MS-ADTS 6.1.4.2) and the Windows Server they stand for.
 AD_FUNCTIONAL_LEVELS = {

@@ -7,7 +7,7 @@ from dataclasses import dataclass
 import httpx
 
 from collectors.http_errors import describe_transport_error
-from collectors.runner import tls_context
+from collectors.runner import tls_for
 from settings import MattermostSettings
 
 
@@ -19,8 +19,8 @@ class LogLevelChange:
 
 
 def _client(settings: MattermostSettings, token: str) -> httpx.AsyncClient:
-    verify = tls_context(str(settings.ca_bundle) if settings.ca_bundle else None, settings.verify_tls)
-    return httpx.AsyncClient(base_url=f"{settings.url}/api/v4", verify=verify, timeout=settings.timeout_seconds,
+    return httpx.AsyncClient(base_url=f"{settings.url}/api/v4", verify=tls_for(settings),
+                             timeout=settings.timeout_seconds,
                              headers={"Authorization": f"Bearer {token}"})
 
 

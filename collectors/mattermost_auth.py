@@ -9,7 +9,7 @@ import httpx
 
 from collectors.http_errors import describe_transport_error
 from collectors.mattermost_models import SignedInUser, parse_user
-from collectors.runner import tls_context
+from collectors.runner import tls_for
 from settings import MattermostSettings
 
 
@@ -25,8 +25,7 @@ class SignIn:
 
 
 def _client(settings: MattermostSettings) -> httpx.AsyncClient:
-    verify = tls_context(str(settings.ca_bundle) if settings.ca_bundle else None, settings.verify_tls)
-    return httpx.AsyncClient(base_url=f"{settings.url}/api/v4", verify=verify,
+    return httpx.AsyncClient(base_url=f"{settings.url}/api/v4", verify=tls_for(settings),
                              timeout=settings.timeout_seconds)
 
 

@@ -62,11 +62,15 @@ def tls_context(ca_bundle: str | None, verify: bool) -> ssl.SSLContext:
     return ssl.create_default_context(cafile=certifi.where())
 
 
-def _http_client(settings: Any) -> httpx.AsyncClient:
+def tls_for(settings: Any) -> ssl.SSLContext:
+    """The TLS context for a source's settings (their `ca_bundle` and `verify_tls`, where they have them)."""
     ca_bundle = getattr(settings, "ca_bundle", None)
-    context = tls_context(str(ca_bundle) if ca_bundle else None, getattr(settings, "verify_tls", True))
+    return tls_context(str(ca_bundle) if ca_bundle else None, getattr(settings, "verify_tls", True))
+
+
+def _http_client(settings: Any) -> httpx.AsyncClient:
     timeout = getattr(settings, "timeout_seconds", 10.0)
-    return httpx.AsyncClient(verify=context, timeout=httpx.Timeout(timeout), follow_redirects=False)
+    return httpx.AsyncClient(verify=tls_for(settings), timeout=httpx.Timeout(timeout), follow_redirects=False)
 
 
 async def _run_one(planned: PlannedSource) -> SourceResult:

@@ -193,10 +193,6 @@ class PacketFacts:
     def log(self) -> LogExcerpt | None:
         return next((lg for lg in self.logs if lg.path.endswith("mattermost.log")), None)
 
-    def latest_job(self, job_type: str) -> PacketJob | None:
-        runs = self.jobs.get(job_type) or ()
-        return runs[0] if runs else None
-
 
 # ------------------------------------------------------------------------------------------ scalar readers
 

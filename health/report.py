@@ -58,10 +58,15 @@ def to_text(findings: list[Finding], verdict: Verdict, title: str) -> str:
     return "\n".join(lines).rstrip() + "\n"
 
 
+def finding_dict(finding: Finding) -> dict[str, object]:
+    """One finding as plain JSON-ready values."""
+    return {**asdict(finding), "severity": finding.severity.value, "state": finding.state.value}
+
+
 def to_json(findings: list[Finding], verdict: Verdict, **extra: object) -> str:
     payload = {"verdict": {"label": verdict.label, "score": verdict.score, "unknown": verdict.unknown,
                            "evaluated": verdict.evaluated,
                            "firing": {sev.value: n for sev, n in verdict.firing.items()}},
                **extra,
-               "findings": [{**asdict(f), "severity": f.severity.value, "state": f.state.value} for f in findings]}
+               "findings": [finding_dict(f) for f in findings]}
     return json.dumps(payload, indent=2, default=str)

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import logging
 import re
 import uuid
 from collections.abc import Callable, Iterable, Mapping
@@ -24,13 +25,14 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from checklists.playbooks import ForwardingRule, Playbook
+from checklists.playbooks import ForwardingRule
 from incidents import repository
-from incidents.mattermost_api import MattermostApi, MattermostApiError
+from incidents.mattermost_api import MattermostApiError
 from incidents.models import EventType, Incident
 from incidents.service import IncidentError, IncidentService
-from store import ConflictError, Document, Store, StoreError
+from store import ConflictError, Document, StoreError
 
+log = logging.getLogger(__name__)
 FORWARDED_FROM = "mmdash_forwarded_from"  # props key on our copies: the original post's id
 CLAIM_KIND = "forwarded"
 CURSOR_KIND = "forward_cursor"
@@ -110,36 +112,33 @@ class _Outcome(Enum):
 
 
 class Forwarder:
-    def __init__(
-        self,
-        store: Store,
-        api: MattermostApi,
-        service: IncidentService,
-        playbooks: Mapping[str, Playbook],
-        environment: str,
-        *,
-        clock: Callable[[], datetime] = lambda: datetime.now(UTC),
-    ) -> None:
-        self._store = store
-        self._api = api
+    def __init__(self, service: IncidentService, *,
+                 clock: Callable[[], datetime] = lambda: datetime.now(UTC)) -> None:
+        """Forwards with the service's store, Mattermost client, playbooks and environment."""
         self._service = service
-        self._playbooks = playbooks
-        self._environment = environment
+        self._store = service.store
+        self._api = service.api
+        self._playbooks = service.playbooks
+        self._environment = service.environment
         self._clock = clock
         self._worker = uuid.uuid4().hex  # names this worker in its claims, for whoever inspects them
         # Names resolved once per worker: channels and users rarely change, and 1,000 posts a minute must not
         # cost 1,000 lookups.
         self._sources: dict[str, _Source] = {}
         self._usernames: dict[str, str] = {}  # user id -> username
-        self.last_report: ForwardReport | None = None
 
     async def run_forever(self, stop_event: asyncio.Event, every_s: float) -> None:
         """Forward (and flush the incident outbox) every ``every_s`` seconds until ``stop_event`` is set.
-        Idles while the incidents feature is off; each run's report is kept in ``last_report``."""
+        Idles while the incidents feature is off. Errors are logged when they change, not every interval."""
         loop = asyncio.get_running_loop()
+        reported: tuple[str, ...] = ()
         while not stop_event.is_set():
             started = loop.time()
-            self.last_report = await self.forward_once()
+            errors = (await self.forward_once()).errors
+            if errors != reported:
+                for error in errors:
+                    log.warning("message forwarding in %s: %s", self._environment, error)
+                reported = errors
             await self._flush_outbox()
             # Runs start every ``every_s`` however long each takes, so a post waits at most one interval.
             with contextlib.suppress(TimeoutError):

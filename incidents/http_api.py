@@ -92,7 +92,7 @@ async def _slash(request: Request, resolve: Resolver) -> JSONResponse:
         return _text(400, "The form is not UTF-8 text.")
     try:
         enabled = incidents_enabled(service.store)
-        answer = await slash.handle(form, service, settings, service.playbooks, enabled)
+        answer = await slash.handle(form, service, settings, enabled)
     except StoreError as exc:
         return JSONResponse(slash.ephemeral(f"The dashboard could not reach its store, so nothing was done: {exc}"))
     except Exception:

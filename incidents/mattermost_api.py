@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 
 from collectors.http_errors import describe_transport_error
-from collectors.runner import tls_context
+from collectors.runner import tls_for
 from settings import MattermostSettings
 
 SERVICE = "Mattermost"
@@ -55,9 +55,7 @@ class MattermostApi:
         if not chosen:
             raise MattermostApiError(f"No Mattermost token is configured for {settings.url}: set mattermost.token "
                                      "to a personal access token, or sign in.")
-        ca_bundle = str(settings.ca_bundle) if settings.ca_bundle else None
-        return cls(settings.url, chosen, verify=tls_context(ca_bundle, settings.verify_tls),
-                   timeout=settings.timeout_seconds)
+        return cls(settings.url, chosen, verify=tls_for(settings), timeout=settings.timeout_seconds)
 
     async def __aenter__(self) -> MattermostApi:
         return self

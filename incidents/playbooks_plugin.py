@@ -267,23 +267,23 @@ def _people(names: Any) -> str:
     return ", ".join(handles[:-1]) + " and " + handles[-1]
 
 
-def _task_sentence(d: dict[str, Any], run: dict[str, Any]) -> str:
+def _task_sentence(d: dict[str, Any]) -> str:
     verb = {"check": "Checked off", "uncheck": "Unchecked", "skip": "Skipped", "restore": "Restored"}
     return f"{verb.get(d.get('action', ''), 'Changed')} checklist item {d.get('task', '')}".rstrip() + "."
 
 
-def _joined_left(d: dict[str, Any], run: dict[str, Any]) -> str:
+def _joined_left(d: dict[str, Any]) -> str:
     return f"{_people(d.get('users'))} {'left' if d.get('action') == 'left' else 'joined'} the run."
 
 
-def _participants(d: dict[str, Any], run: dict[str, Any]) -> str:
+def _participants(d: dict[str, Any]) -> str:
     who = f"@{d['requester']}" if d.get("requester") else "Someone"
     if d.get("action") == "left":
         return f"{who} removed {_people(d.get('users'))} from the run."
     return f"{who} added {_people(d.get('users'))} to the run."
 
 
-def _property(d: dict[str, Any], run: dict[str, Any]) -> str:
+def _property(d: dict[str, Any]) -> str:
     name = d.get("property_field_name") or "A property"
     old = d.get("old_value_display") or d.get("old_value") or ""
     new = d.get("new_value_display") or d.get("new_value") or ""
@@ -292,29 +292,31 @@ def _property(d: dict[str, Any], run: dict[str, Any]) -> str:
     return f"{name} changed from {old} to {new}." if old else f"{name} set to {new}."
 
 
-# Sentences for events the plugin leaves without a summary (or whose summary is not a sentence).
-_FROM_DETAILS: dict[str, Callable[[dict[str, Any], dict[str, Any]], str]] = {
-    "incident_created": lambda d, run: f"Run {run['name']} started." if run.get("name") else "Run started.",
+# Sentences for events the plugin leaves without a summary (or whose summary is not a sentence): fixed ones,
+# and those built from the event's details.
+_FIXED = {
+    "status_updated": "Status update posted.",
+    "status_update_requested": "A status update was requested.",
+    "status_update_snoozed": "The status update reminder was snoozed.",
+    "owner_changed": "Owner changed.",
+    "assignee_changed": "Checklist item assignee changed.",
+    "ran_slash_command": "Ran a checklist item's slash command.",
+    "event_from_post": "A post was added to the timeline.",
+    "published_retrospective": "Retrospective published.",
+    "canceled_retrospective": "Retrospective canceled.",
+    "run_finished": "Run finished.",
+    "run_restored": "Run restored.",
+    "channel_archived": "Run channel archived.",
+    "channel_unarchived": "Run channel unarchived.",
+    "status_updates_enabled": "Status updates enabled.",
+    "status_updates_disabled": "Status updates disabled.",
+    "retrospective_enabled": "Retrospective enabled.",
+    "retrospective_disabled": "Retrospective disabled.",
+}
+_FROM_DETAILS: dict[str, Callable[[dict[str, Any]], str]] = {
     "task_state_modified": _task_sentence,
-    "status_updated": lambda d, run: "Status update posted.",
-    "status_update_requested": lambda d, run: "A status update was requested.",
-    "status_update_snoozed": lambda d, run: "The status update reminder was snoozed.",
-    "owner_changed": lambda d, run: "Owner changed.",
-    "assignee_changed": lambda d, run: "Checklist item assignee changed.",
-    "ran_slash_command": lambda d, run: "Ran a checklist item's slash command.",
-    "event_from_post": lambda d, run: "A post was added to the timeline.",
     "user_joined_left": _joined_left,
     "participants_changed": _participants,
-    "published_retrospective": lambda d, run: "Retrospective published.",
-    "canceled_retrospective": lambda d, run: "Retrospective canceled.",
-    "run_finished": lambda d, run: "Run finished.",
-    "run_restored": lambda d, run: "Run restored.",
-    "channel_archived": lambda d, run: "Run channel archived.",
-    "channel_unarchived": lambda d, run: "Run channel unarchived.",
-    "status_updates_enabled": lambda d, run: "Status updates enabled.",
-    "status_updates_disabled": lambda d, run: "Status updates disabled.",
-    "retrospective_enabled": lambda d, run: "Retrospective enabled.",
-    "retrospective_disabled": lambda d, run: "Retrospective disabled.",
     "property_changed": _property,
 }
 
@@ -324,7 +326,11 @@ def readable_summary(event_type: str, summary: str, details: dict[str, Any], run
         return f"Owner changed from {_plain(summary)}"  # the plugin's summary is just "@old to @new"
     if summary:
         return _plain(summary)
+    if event_type == "incident_created":
+        return f"Run {run['name']} started." if run.get("name") else "Run started."
+    if event_type in _FIXED:
+        return _FIXED[event_type]
     build = _FROM_DETAILS.get(event_type)
     if build is not None:
-        return build(details, run)
+        return build(details)
     return event_type.replace("_", " ").capitalize() + "."  # a type newer than this dashboard

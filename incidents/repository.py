@@ -123,9 +123,9 @@ def _event_details(event: str, summary: str, details: Mapping[str, Any] | None, 
     return {**(details or {}), "event": str(event), "summary": summary, "user_id": user_id}
 
 
-def timeline(store: Store, environment: str, incident_id: str) -> list[TimelineEvent]:
-    """Every event of the incident, oldest first."""
-    entries = store.audit(TIMELINE_LIMIT, environment=environment, target=target(incident_id))
+def timeline(store: Store, environment: str, incident_id: str, limit: int = TIMELINE_LIMIT) -> list[TimelineEvent]:
+    """Every event of the incident (or only the newest ``limit``), oldest first."""
+    entries = store.audit(limit, environment=environment, target=target(incident_id))
     events = []
     for entry in reversed(entries):
         if "event" not in entry.details:

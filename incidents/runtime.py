@@ -63,7 +63,7 @@ class IncidentRuntime:
                 log.info("no message forwarding in %s: no Mattermost URL or service token", name)
                 continue
             env, service = resolved
-            forwarder = Forwarder(self.store, service.api, service, service.playbooks, env.name)
+            forwarder = Forwarder(service)
             workers.append(forwarder.run_forever(stop, env.incidents.forward_every_seconds))
         await asyncio.gather(*workers)
 

@@ -9,6 +9,7 @@ Starting is all or nothing: if anything fails after the channel was created, the
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import re
 import uuid
@@ -115,9 +116,14 @@ class IncidentService:
         waiting = repository.outbox(self.store, self.environment, status=repository.PENDING)
         return sum(1 for m in waiting if incident_id is None or m.incident_id == incident_id)
 
-    async def channel_url(self, incident: Incident) -> str:
-        team = await self.api.team(incident.team_id)
-        return self.api.channel_url(team["name"], incident.channel_name)
+    async def channel_urls(self, incidents: list[Incident]) -> dict[str, str]:
+        """Incident id -> link to its channel, reading each team once; "" when Mattermost cannot tell the team."""
+        teams: dict[str, str] = {}  # team id -> name
+        for team_id in {incident.team_id for incident in incidents}:
+            with contextlib.suppress(MattermostApiError):
+                teams[team_id] = (await self.api.team(team_id))["name"]
+        return {i.id: self.api.channel_url(teams[i.team_id], i.channel_name) if i.team_id in teams else ""
+                for i in incidents}
 
     # -- starting ------------------------------------------------------------------------------------------
 
@@ -406,14 +412,13 @@ class IncidentService:
         if self.webhooks is None or not playbook.webhooks:
             return
         for delivery in await self.webhooks.send(playbook, event, incident, actor, details):
-            ok = delivery.error is None
-            summary = (f"The webhook {delivery.url} took the {event} event (HTTP {delivery.status})." if ok
+            summary = (f"The webhook {delivery.url} took the {event} event (HTTP {delivery.status})." if delivery.ok
                        else f"The {event} event was not delivered: {delivery.error}")
             repository.record_event(
                 self.store, self.environment, incident.id,
-                event=EventType.WEBHOOK_SENT if ok else EventType.WEBHOOK_FAILED, summary=summary,
+                event=EventType.WEBHOOK_SENT if delivery.ok else EventType.WEBHOOK_FAILED, summary=summary,
                 details={"url": delivery.url, "status": delivery.status, "trigger": event,
-                         "elapsed_ms": round(delivery.elapsed_ms, 1)},
+                         "elapsed_ms": delivery.elapsed_ms},  # already rounded to 0.1 ms
                 user_id=actor.user_id, actor=actor.username)
 
     # -- helpers -------------------------------------------------------------------------------------------

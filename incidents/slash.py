@@ -102,8 +102,8 @@ def ephemeral(text: str) -> dict[str, str]:
     return {"response_type": "ephemeral", "text": text}
 
 
-async def handle(form: Mapping[str, str], service: IncidentService, settings: EnvironmentSettings,
-                 playbooks: Mapping[str, Playbook], enabled: bool, *, now: datetime | None = None) -> SlashResponse:
+async def handle(form: Mapping[str, str], service: IncidentService, settings: EnvironmentSettings, enabled: bool, *,
+                 now: datetime | None = None) -> SlashResponse:
     """Run the command Mattermost posted; the answer is always Mattermost's slash-command response format."""
     refused = _check_token(form.get("token", ""), settings)
     if refused:
@@ -118,7 +118,7 @@ async def handle(form: Mapping[str, str], service: IncidentService, settings: En
         command = parse(form.get("text", ""))
     except SlashUsageError as exc:
         return SlashResponse(200, ephemeral(str(exc)))
-    call = _Call(form, service, playbooks, now or datetime.now(UTC))
+    call = _Call(form, service, now or datetime.now(UTC))
     try:
         text = await call.run(command)
     except IncidentError as exc:
@@ -143,11 +143,10 @@ def _check_token(given: str, settings: EnvironmentSettings) -> str | None:
 class _Call:
     """One slash command call: who typed it, where, and the answer text for each subcommand."""
 
-    def __init__(self, form: Mapping[str, str], service: IncidentService, playbooks: Mapping[str, Playbook],
-                 now: datetime) -> None:
+    def __init__(self, form: Mapping[str, str], service: IncidentService, now: datetime) -> None:
         self.form = form
         self.service = service
-        self.playbooks = playbooks
+        self.playbooks = service.playbooks
         self.now = now
         self.actor = Actor(user_id=form["user_id"], username=form["user_name"])
 

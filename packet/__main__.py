@@ -15,10 +15,9 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from collectors.runner import run_async
-from packet.builder import PacketRequest, PacketResult, build_packet
+from packet.builder import PacketResult, build_packet
 from packet.form import PacketForm
 from packet.gather import gather
-from packet.secrets import known_secrets
 from settings import EnvironmentSettings, Settings, SettingsError, load_settings
 from simulator.demo import start_demo, start_identity_provider
 
@@ -90,13 +89,9 @@ def _build(args: argparse.Namespace, settings: Settings, env: EnvironmentSetting
                                     config_file=args.config_file, progress=say,
                                     test_site_and_smtp=not (args.no_site_smtp_tests or env.is_demo),
                                     trace_ldap=args.ldap_trace))
-        request = PacketRequest(
-            environment=env.name, generated_by=args.by, generated_by_email=None, form=form,
-            snapshot=gathered.snapshot, config=gathered.config, config_source=gathered.config_source,
-            server_packet=gathered.server_packet, log_files=tuple(args.log_file), checks=tuple(gathered.checks),
-            extra_terms=tuple(args.mask), pseudonymise_key=key, max_log_bytes=args.max_log_mb * 1024**2,
-            ldap_trace=gathered.ldap_trace,
-            secrets=known_secrets(settings, environ=os.environ, raw_config=gathered.raw_config))
+        request = gathered.request(settings, env, generated_by=args.by, generated_by_email=None, form=form,
+                                   log_files=args.log_file, extra_terms=tuple(args.mask), pseudonymise_key=key,
+                                   max_log_bytes=args.max_log_mb * 1024**2)
         result = build_packet(request, args.out, progress=say)
     for note in gathered.notes:
         print(f"note: {note}", file=sys.stderr)

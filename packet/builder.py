@@ -23,6 +23,7 @@ from collectors.base import Snapshot
 from health.engine import evaluate
 from health.findings import State, verdict
 from health.packet_inputs import from_live
+from health.report import finding_dict
 from packet import logs, mattermost_layout
 from packet.checks import CheckResult
 from packet.form import PacketForm
@@ -252,6 +253,7 @@ def _summary(request: PacketRequest, generated_at: datetime, errors: dict[str, s
         "generated_at": generated_at.isoformat(),
         "generated_by": {"username": request.generated_by, "email": request.generated_by_email},
         "form": request.form.as_dict(),
+        "config_source": request.config_source,  # the server's own config.json, or the API's sanitized copy
         "checks": [{"name": c.name, "ok": c.ok, "detail": c.detail} for c in request.checks],
         "not_collected": errors,
     }
@@ -260,11 +262,7 @@ def _summary(request: PacketRequest, generated_at: datetime, errors: dict[str, s
         findings = evaluate(from_live(request.snapshot))
         result = verdict(findings)
         summary["verdict"] = {"label": result.label, "score": result.score, "headline": result.headline}
-        summary["findings"] = [
-            {"code": f.code, "area": f.area, "severity": f.severity.value, "state": f.state.value,
-             "title": f.title, "subject": f.subject, "observed": f.observed, "threshold": f.threshold,
-             "evidence": f.evidence, "remediation": f.remediation, "docs_url": f.docs_url}
-            for f in findings if f.state is not State.OK]
+        summary["findings"] = [finding_dict(f) for f in findings if f.state is not State.OK]
         summary["sources"] = {name: {"status": r.status.value, "error": r.error, "elapsed_ms": round(r.elapsed_ms)}
                               for name, r in request.snapshot.sources.items()}
     return summary

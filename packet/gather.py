@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Callable
+import os
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -13,11 +14,14 @@ import httpx
 
 from collectors import collect_all, support_packet
 from collectors.base import Snapshot
-from collectors.runner import tls_context
+from collectors.runner import tls_for
 from packet import checks
+from packet.builder import PacketRequest
 from packet.checks import CheckResult
+from packet.form import PacketForm
 from packet.ldap_trace import ldap_trace
-from settings import EnvironmentSettings
+from packet.secrets import known_secrets
+from settings import EnvironmentSettings, Settings
 
 
 @dataclass
@@ -30,6 +34,17 @@ class Gathered:
     checks: list[CheckResult] = field(default_factory=list)
     notes: list[str] = field(default_factory=list)
     ldap_trace: bytes | None = None
+
+    def request(self, settings: Settings, env: EnvironmentSettings, *, generated_by: str,
+                generated_by_email: str | None, form: PacketForm, log_files: Iterable[Path],
+                **options: Any) -> PacketRequest:
+        """What to build from what was gathered; the leak gate learns every secret the dashboard knows."""
+        return PacketRequest(
+            environment=env.name, generated_by=generated_by, generated_by_email=generated_by_email, form=form,
+            snapshot=self.snapshot, config=self.config, config_source=self.config_source,
+            server_packet=self.server_packet, log_files=tuple(log_files), checks=tuple(self.checks),
+            ldap_trace=self.ldap_trace,
+            secrets=known_secrets(settings, environ=os.environ, raw_config=self.raw_config), **options)
 
 
 def read_config_file(path: Path) -> tuple[dict[str, Any] | None, str | None]:
@@ -66,9 +81,7 @@ async def gather(env: EnvironmentSettings, *, deadline_s: float, scratch: Path, 
         if gathered.config is None and facts is not None and facts.config is not None:
             gathered.config, gathered.config_source = facts.config, "GET /api/v4/config (sanitized by Mattermost)"
         progress("Asking Mattermost for its own support packet")
-        verify = tls_context(str(env.mattermost.ca_bundle) if env.mattermost.ca_bundle else None,
-                             env.mattermost.verify_tls)
-        async with httpx.AsyncClient(verify=verify) as client:
+        async with httpx.AsyncClient(verify=tls_for(env.mattermost)) as client:
             target = scratch / "server_packet.zip"
             failure = await support_packet.download(env.mattermost, client, target)
         if failure:

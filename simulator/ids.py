@@ -17,6 +17,11 @@ def new_id(rng: random.Random) -> str:
     return "".join(rng.choice(ID_ALPHABET) for _ in range(ID_LENGTH))
 
 
+def valid_id(value: str) -> bool:
+    """model.IsValidId: 26 letters or digits."""
+    return len(value) == ID_LENGTH and value.isalnum()
+
+
 def random_id() -> str:
     """A non-deterministic id for things that must not be guessable (sessions, request ids)."""
     return "".join(secrets.choice(ID_ALPHABET) for _ in range(ID_LENGTH))

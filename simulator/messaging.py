@@ -183,24 +183,24 @@ class Messaging:
 
     def archive_channel(self, channel_id: str, at: int | None = None) -> Channel:
         with self._lock:
-            channel = self._channels.get(channel_id)
-            if channel is None:
-                raise UnknownChannel(channel_id)
+            channel = self._existing(channel_id)
             if channel.delete_at:
                 raise ChannelArchived(channel_id)
             stamp = self._stamp(at)
-            archived = replace(channel, delete_at=stamp, update_at=stamp)
-            self._channels[channel_id] = archived
-        return archived
+            self._channels[channel_id] = replace(channel, delete_at=stamp, update_at=stamp)
+            return self._channels[channel_id]
 
     def unarchive_channel(self, channel_id: str, at: int | None = None) -> Channel:
         with self._lock:
-            channel = self._channels.get(channel_id)
-            if channel is None:
-                raise UnknownChannel(channel_id)
-            restored = replace(channel, delete_at=0, update_at=self._stamp(at))
-            self._channels[channel_id] = restored
-        return restored
+            self._channels[channel_id] = replace(self._existing(channel_id), delete_at=0, update_at=self._stamp(at))
+            return self._channels[channel_id]
+
+    def _existing(self, channel_id: str) -> Channel:
+        """The channel (call with the lock held); UnknownChannel when there is none."""
+        channel = self._channels.get(channel_id)
+        if channel is None:
+            raise UnknownChannel(channel_id)
+        return channel
 
     # ---------------------------------------------------------------------------------------- members
 
@@ -216,9 +216,7 @@ class Messaging:
     def add_member(self, channel_id: str, user_id: str, at: int | None = None) -> ChannelMember:
         """Adds the user (as a plain member) unless already there; answers the membership either way."""
         with self._lock:
-            channel = self._channels.get(channel_id)
-            if channel is None:
-                raise UnknownChannel(channel_id)
+            channel = self._existing(channel_id)
             existing = self._members[channel_id].get(user_id)
             if existing is not None:
                 return existing
@@ -242,9 +240,7 @@ class Messaging:
                     at: int | None = None) -> Post:
         """Stores a post; its time is taken under the lock, so times and visibility advance together."""
         with self._lock:
-            channel = self._channels.get(channel_id)
-            if channel is None:
-                raise UnknownChannel(channel_id)
+            channel = self._existing(channel_id)
             if channel.delete_at:
                 raise ChannelArchived(channel_id)
             if root_id:

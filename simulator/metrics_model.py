@@ -121,12 +121,6 @@ def traffic(mean: float, rng: random.Random, *, daily: float = 0.55, weekly: flo
     return Signal(Wave(mean, ((mean * daily, DAY, day_phase), (mean * weekly, WEEK, week_phase), *wobble)))
 
 
-def steady(mean: float, rng: random.Random, wobble: float = 0.1) -> Signal:
-    """A level with small deterministic wobble and no daily shape."""
-    return Signal(Wave(mean, ((mean * wobble * 0.6, 977.0 * rng.uniform(0.9, 1.1), rng.uniform(0, TAU)),
-                              (mean * wobble * 0.4, 5413.0 * rng.uniform(0.9, 1.1), rng.uniform(0, TAU)))))
-
-
 def jitter(t: np.ndarray, seed: int, grain_s: float = 15.0) -> np.ndarray:
     """Deterministic noise in [-1, 1) that changes every `grain_s` seconds (an integer hash; uint64 arithmetic
     wraps, which is what the hash wants)."""

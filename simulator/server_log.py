@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from simulator.ids import new_id
 from simulator.model import PLUGIN_FAILED_TO_START, ClusterNode, Job, Scenario
 
 MINUTE_MS = 60_000
@@ -80,7 +81,7 @@ def node_log(scenario: Scenario, config: dict[str, Any], node: ClusterNode, cpu_
     rng = random.Random(f"{scenario.name}/{node.id}/log")
     started = node_started_ms(scenario, node)
     lines = [*_startup(scenario, config, node, started, cpu_cores, rng), *_job_lines(scenario, node, started)]
-    lines += _activity(scenario, node, started, rng)
+    lines += _activity(scenario, started, rng)
     level = str(config["LogSettings"]["FileLevel"]).lower()
     threshold = LEVELS.index(level) if level in LEVELS else 0  # TRACE and unknown levels keep everything
     kept = sorted((ln for ln in lines if LEVELS.index(ln.level) >= threshold), key=lambda ln: ln.at_ms)
@@ -95,14 +96,10 @@ def notifications_log(scenario: Scenario, node: ClusterNode) -> bytes:
     at = started + rng.randint(1, 30) * MINUTE_MS
     while at < scenario.now_ms:
         lines.append(_Line(at, "info", "Notification sent", "app/notification_push.go:534", {
-            "plugin_id": "", "type": "push", "ack_id": _token(rng), "status": "Sent",
-            "device_id": f"android_rn-v2:{_token(rng)}", "post_id": _token(rng), "user_id": _token(rng)}))
+            "plugin_id": "", "type": "push", "ack_id": new_id(rng), "status": "Sent",
+            "device_id": f"android_rn-v2:{new_id(rng)}", "post_id": new_id(rng), "user_id": new_id(rng)}))
         at += rng.randint(5, 90) * MINUTE_MS
     return "".join(ln.render() + "\n" for ln in lines).encode()
-
-
-def _token(rng: random.Random) -> str:
-    return "".join(rng.choice("ybndrfg8ejkmcpqxot1uwisza345h769") for _ in range(26))
 
 
 def _startup(scenario: Scenario, config: dict[str, Any], node: ClusterNode, at: int, cpu_cores: int,
@@ -184,7 +181,7 @@ def _job_lines(scenario: Scenario, node: ClusterNode, started: int) -> list[_Lin
     return lines
 
 
-def _activity(scenario: Scenario, node: ClusterNode, started: int, rng: random.Random) -> list[_Line]:
+def _activity(scenario: Scenario, started: int, rng: random.Random) -> list[_Line]:
     """What a busy node logs between jobs: link previews that fail, websockets that close, and, when the
     scenario's file store is down, every upload that fails."""
     lines: list[_Line] = []
@@ -198,14 +195,14 @@ def _activity(scenario: Scenario, node: ClusterNode, started: int, rng: random.R
                                {"request_url": f"https://{host}/", "error": "context deadline exceeded"}))
         elif not scenario.health.filestore_ok and roll < 0.12:
             lines.append(_Line(at, "error", "Unable to upload file", "app/file.go:1012", {
-                "user_id": rng.choice(users), "path": f"{_day(at)}/teams/noteam/channels/{_token(rng)}/users/"
-                f"{rng.choice(users)}/{_token(rng)}/image.png", "error": _S3_ACCESS_DENIED}))
+                "user_id": rng.choice(users), "path": f"{_day(at)}/teams/noteam/channels/{new_id(rng)}/users/"
+                f"{rng.choice(users)}/{new_id(rng)}/image.png", "error": _S3_ACCESS_DENIED}))
         elif roll < 0.55:
             lines.append(_Line(at, "debug", "websocket.NextReader: client side closed socket",
-                               "platform/web_conn.go:830", {"user_id": rng.choice(users), "conn_id": _token(rng)}))
+                               "platform/web_conn.go:830", {"user_id": rng.choice(users), "conn_id": new_id(rng)}))
         else:
             lines.append(_Line(at, "debug", "Sending push notification", "app/notification_push.go:151",
-                               {"type": "message", "ack_id": _token(rng), "user_id": rng.choice(users)}))
+                               {"type": "message", "ack_id": new_id(rng), "user_id": rng.choice(users)}))
         at += rng.randint(2, 9) * MINUTE_MS + rng.randint(0, MINUTE_MS)
     return lines
 

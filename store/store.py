@@ -7,7 +7,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import ColumnElement, Engine, and_, insert, select, update
+from sqlalchemy import ColumnElement, Engine, Select, and_, func, insert, select, update
 from sqlalchemy.engine import Connection, Row
 from sqlalchemy.exc import IntegrityError
 
@@ -96,19 +96,17 @@ class Store:
         """The newest ``limit`` entries first, optionally only those matching every filter given."""
         if limit < 1:
             raise ValueError(f"limit must be at least 1, not {limit}")
-        query = select(audit_log).order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
-        for column, wanted in (
-            (audit_log.c.environment, environment),
-            (audit_log.c.actor, actor),
-            (audit_log.c.action, action),
-            (audit_log.c.target, target),
-        ):
-            if wanted is not None:
-                query = query.where(column == wanted)
-        if target_prefix is not None:
-            query = query.where(audit_log.c.target.startswith(target_prefix, autoescape=True))
+        query = _audit_filters(select(audit_log), environment=environment, actor=actor, action=action,
+                               target_prefix=target_prefix, target=target)
+        query = query.order_by(audit_log.c.at.desc(), audit_log.c.id.desc()).limit(limit)
         with unavailable_on_failure(self.location), self._engine.connect() as conn:
             return [_audit_entry(row) for row in conn.execute(query)]
+
+    def count_audit(self, environment: str | None = None, action: str | None = None) -> int:
+        """How many entries match every filter given (counted by the database, not loaded)."""
+        query = _audit_filters(select(func.count()).select_from(audit_log), environment=environment, action=action)
+        with unavailable_on_failure(self.location), self._engine.connect() as conn:
+            return int(conn.execute(query).scalar_one())
 
     # -- documents -------------------------------------------------------------------------------------------
 
@@ -162,6 +160,18 @@ class Store:
                 at=now,
             )
         return Document(kind, key, environment, dict(body), version, actor, now)
+
+
+def _audit_filters(query: Select[Any], *, environment: str | None = None, actor: str | None = None,
+                   action: str | None = None, target_prefix: str | None = None, target: str | None = None
+                   ) -> Select[Any]:
+    for column, wanted in ((audit_log.c.environment, environment), (audit_log.c.actor, actor),
+                           (audit_log.c.action, action), (audit_log.c.target, target)):
+        if wanted is not None:
+            query = query.where(column == wanted)
+    if target_prefix is not None:
+        query = query.where(audit_log.c.target.startswith(target_prefix, autoescape=True))
+    return query
 
 
 def _record(

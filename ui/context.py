@@ -161,7 +161,9 @@ def clear_snapshots() -> None:
 
 
 @st.cache_resource(show_spinner=False, max_entries=32)
-def _slow_source(name: str, env_name: str, fingerprint: str, _mattermost: MattermostSettings) -> BackgroundSource:
+def _slow_source(name: str, env_name: str, fingerprint: str, target: str,
+                 _mattermost: MattermostSettings) -> BackgroundSource:
+    # `target` (the settings but the token) is in the key, so a changed URL or TLS setting gets a new reader.
     collect, max_age_s, deadline_s = SLOW_SOURCES[name]
     return BackgroundSource(PlannedSource(name, collect, _mattermost), deadline_s=deadline_s, max_age_s=max_age_s)
 
@@ -171,7 +173,9 @@ def with_slow_sources(snapshot: Snapshot, env: EnvironmentSettings) -> Snapshot:
     if env.mattermost is None or env.mattermost.token is None:
         return snapshot
     fingerprint = token_fingerprint(env.mattermost.token.get_secret_value())
-    results = {name: _slow_source(name, env.name, fingerprint, env.mattermost).latest() for name in SLOW_SOURCES}
+    target = env.mattermost.model_dump_json(exclude={"token"})
+    results = {name: _slow_source(name, env.name, fingerprint, target, env.mattermost).latest()
+               for name in SLOW_SOURCES}
     ready = {name: result for name, result in results.items() if result is not None}
     return dataclasses.replace(snapshot, sources={**snapshot.sources, **ready}) if ready else snapshot
 

@@ -9,7 +9,7 @@ import streamlit as st
 
 from checklists import drift
 from ui.context import PageContext
-from ui.signin import signed_in
+from ui.rollout_view import other_environment
 
 LIVE = "Live (REST API)"
 FILE = "config.json file (from settings)"
@@ -17,8 +17,7 @@ UPLOAD = "Upload a config.json"
 
 
 def _live_config(context: PageContext, name: str) -> tuple[dict[str, Any] | None, str | None]:
-    identity = signed_in(context.settings.environment(name), context.store)
-    facts = context.environment(name, identity.token if identity else None).snapshot().data("mattermost")
+    facts = other_environment(context, name).snapshot().data("mattermost")
     if facts is None or facts.config is None:
         why = facts.missing.get("config") if facts is not None else None
         return None, why or "the Mattermost API did not answer; see the Sources in the sidebar"

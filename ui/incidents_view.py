@@ -15,7 +15,7 @@ import pandas as pd
 import streamlit as st
 
 from checklists.playbooks import Playbook, channel_name, load_playbooks_lenient
-from collectors.runner import run_async
+from collectors.runner import run_async, tls_for
 from incidents import playbooks_plugin, repository, timeline
 from incidents.mattermost_api import MattermostApi, MattermostApiError
 from incidents.models import Incident, TimelineEvent
@@ -84,20 +84,18 @@ def usernames(context: PageContext, incidents: list[Incident], events: list[Time
 
 def _act(context: PageContext, books: dict[str, Playbook], done: str,
          action: Callable[[IncidentService], Awaitable[Incident]]) -> None:
+    async def act(service: IncidentService) -> int:
+        incident = await action(service)
+        return service.pending_messages(incident.id)
+
     try:
-        incident = call(context, books, action)
+        waiting = call(context, books, act)
     except IncidentError as exc:
         st.error(str(exc))
         return
-    waiting = repository_pending(context, incident.id)
     st.toast(done + (f" Mattermost did not take the channel message yet; it is queued ({waiting})." if waiting
                      else ""))
     st.rerun()
-
-
-def repository_pending(context: PageContext, incident_id: str) -> int:
-    return sum(1 for m in repository.outbox(context.store, context.env.name, status=repository.PENDING)
-               if m.incident_id == incident_id)
 
 
 def _age(incident: Incident, now: datetime) -> str:
@@ -116,8 +114,7 @@ def active_table(incidents: list[Incident], names: dict[str, str], books: dict[s
 
 def render_active(context: PageContext, books: dict[str, Playbook]) -> None:
     try:
-        incidents = call(context, books, lambda service: service.list_active())
-        links = call(context, books, lambda service: _links(service, incidents))
+        incidents, links = call(context, books, _active_with_links)
     except IncidentError as exc:
         st.error(str(exc))
         return
@@ -136,14 +133,9 @@ def render_active(context: PageContext, books: dict[str, Playbook]) -> None:
         render_incident(context, books, by_id[chosen], names, now)
 
 
-async def _links(service: IncidentService, incidents: list[Incident]) -> dict[str, str]:
-    links = {}
-    for incident in incidents:
-        try:
-            links[incident.id] = await service.channel_url(incident)
-        except (IncidentError, MattermostApiError):
-            links[incident.id] = ""
-    return links
+async def _active_with_links(service: IncidentService) -> tuple[list[Incident], dict[str, str]]:
+    incidents = await service.list_active()
+    return incidents, await service.channel_urls(incidents)
 
 
 def render_incident(context: PageContext, books: dict[str, Playbook], incident: Incident, names: dict[str, str],
@@ -175,7 +167,7 @@ def render_incident(context: PageContext, books: dict[str, Playbook], incident: 
             if st.button("End it now", type="primary", key=f"end-{incident.id}"):
                 _act(context, books, "Incident ended.", lambda s: s.end(incident.id, me))
     st.subheader("Latest events")
-    events = repository.timeline(context.store, context.env.name, incident.id)[-10:]
+    events = repository.timeline(context.store, context.env.name, incident.id, limit=10)
     named = with_names(list(reversed(events)), usernames(context, [incident], events))
     st.dataframe(timeline.event_frame(named), hide_index=True, width="stretch", height="content")
 
@@ -234,11 +226,13 @@ def render_start(context: PageContext, books: dict[str, Playbook]) -> None:
                                channel_name=channel.strip() or None))
 
 
-def _plugin_runs(context: PageContext) -> playbooks_plugin.PluginRuns:
-    env = effective_environment(context.env)
+@st.cache_data(ttl=60, show_spinner=False)
+def _plugin_runs(env_name: str, fingerprint: str, _context: PageContext) -> playbooks_plugin.PluginRuns:
+    # Cached for a minute: searching and filtering rerun the page, and runs change far more slowly than that.
+    env = effective_environment(_context.env)
     if env.mattermost is None:
         return playbooks_plugin.PluginRuns(problem="No Mattermost URL is configured.")
-    return run_async(playbooks_plugin.read_runs(env.mattermost.url, _token(context),
+    return run_async(playbooks_plugin.read_runs(env.mattermost.url, _token(_context), tls_for(env.mattermost),
                                                 timeout=env.mattermost.timeout_seconds, environment=env.name))
 
 
@@ -248,7 +242,7 @@ def render_timelines(context: PageContext, books: dict[str, Playbook]) -> None:
     except IncidentError as exc:
         st.error(str(exc))
         ours = []
-    plugin = _plugin_runs(context)
+    plugin = _plugin_runs(context.env.name, token_fingerprint(_token(context)), context)
     if plugin.problem:
         st.caption(f"Playbooks plugin: {plugin.problem}")
     everything = ours + plugin.incidents

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import dataclasses
-import os
 import tempfile
 from dataclasses import dataclass
 from datetime import UTC, datetime, time
@@ -15,10 +14,9 @@ import streamlit as st
 from collectors.mattermost_admin import set_log_level
 from collectors.mattermost_models import MattermostFacts
 from collectors.runner import run_async
-from packet.builder import PacketRequest, PacketResult, build_packet
+from packet.builder import PacketResult, build_packet
 from packet.form import COMPONENTS, DATABASE_TYPES, PacketForm
 from packet.gather import gather
-from packet.secrets import known_secrets
 from ui.context import PageContext, clear_snapshots, effective_environment
 
 ENTERPRISE_SUPPORT = "https://support.mattermost.com"
@@ -159,12 +157,9 @@ def generate(context: PageContext, submitted: Submitted, username: str, email: s
             (st.write if check.ok else st.error)(f"{'OK' if check.ok else 'FAILED'}: {check.name}: {check.detail}")
         for note in gathered.notes:
             st.warning(note)
-        request = PacketRequest(
-            environment=env.name, generated_by=username, generated_by_email=email, form=submitted.form,
-            snapshot=gathered.snapshot, config=gathered.config, config_source=gathered.config_source,
-            server_packet=gathered.server_packet, log_files=tuple(env.files.logs), checks=tuple(gathered.checks),
-            pseudonymise_key=submitted.pseudonymise_key, ldap_trace=gathered.ldap_trace,
-            secrets=known_secrets(context.settings, environ=os.environ, raw_config=gathered.raw_config))
+        request = gathered.request(context.settings, env, generated_by=username, generated_by_email=email,
+                                   form=submitted.form, log_files=env.files.logs,
+                                   pseudonymise_key=submitted.pseudonymise_key)
         result = build_packet(request, _scratch() / "support_packet.zip", progress=st.write)
         status.update(label="Support packet ready for review" if result.ok else "The packet was blocked",
                       state="complete" if result.ok else "error")

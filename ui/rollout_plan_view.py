@@ -10,6 +10,7 @@ from checklists import plan_charts, schedule, sizing, team
 from checklists.loader import ImplementationPlan
 from store import ConflictError, StoreError
 from ui.context import PageContext
+from ui.rollout_view import save_each
 
 TASK_STATUSES = [status.value for status in schedule.TaskStatus]
 
@@ -68,18 +69,8 @@ def render_schedule(context: PageContext, plan: ImplementationPlan, today: date)
 
 
 def _save_tasks(context: PageContext, changes: list[schedule.TaskSchedule]) -> None:
-    saved = 0
-    for task in changes:
-        try:
-            schedule.save(context.store, task, actor=context.actor)
-            saved += 1
-        except schedule.ScheduleError as exc:
-            st.error(f"Not saved: {exc}.")
-        except ConflictError:
-            st.error(f"{task.name}: someone saved this task since you opened it; your edit is still in the table, "
-                     "reload to see theirs and apply yours again.")
-        except StoreError as exc:
-            st.error(f"{task.name} was not saved ({exc}); your edit is still in the table, try again.")
+    saved = save_each(changes, lambda task: schedule.save(context.store, task, actor=context.actor),
+                      lambda task: task.name, refused=schedule.ScheduleError)
     if saved:
         st.toast(f"Saved {saved} task(s).")
         if saved == len(changes):
@@ -105,18 +96,9 @@ def render_team(context: PageContext, plan: ImplementationPlan) -> None:
                                key="team-editor")
         submitted = st.form_submit_button("Save team")
     if submitted:
-        failures = 0
-        for member in team.edits(before, after, current):
-            try:
-                team.save(context.store, member, actor=context.actor)
-            except ConflictError:
-                failures += 1
-                st.error(f"{member.role}: someone changed this role since you opened it; reload and apply yours "
-                         "again.")
-            except StoreError as exc:
-                failures += 1
-                st.error(f"{member.role} was not saved ({exc}); your edit is still in the table, try again.")
-        if not failures:
+        changes = team.edits(before, after, current)
+        if save_each(changes, lambda member: team.save(context.store, member, actor=context.actor),
+                     lambda member: member.role) == len(changes):
             st.rerun()
 
 

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable, Sequence
 from datetime import date
+from typing import Any, TypeVar
 
 import streamlit as st
 
@@ -16,33 +18,48 @@ from ui.context import PageContext
 from ui.signin import signed_in
 
 STATUSES = [status.value for status in Status]
+LOADERS = {"checklist": load_rollout, "implementation plan": load_plan}
+T = TypeVar("T")
 
 
 @st.cache_resource(show_spinner=False)
-def _checklist(path: str) -> LastGood[Rollout]:
-    return LastGood(load_rollout)
+def _last_good(what: str, path: str) -> LastGood:
+    return LastGood(LOADERS[what])
 
 
-@st.cache_resource(show_spinner=False)
-def _plan(path: str) -> LastGood[ImplementationPlan]:
-    return LastGood(load_plan)
+def _load(what: str, path: str) -> Any:  # the model LOADERS[what] gives
+    """The file; when an edit broke it, the last good version and the error on screen."""
+    loaded = _last_good(what, path).load(path)
+    if loaded.error is not None:
+        st.error(f"The {what} file has errors, so the last good version is shown: {loaded.error}")
+    return loaded.model
 
 
 def checklist(context: PageContext) -> Rollout | None:
-    """The checklist file; when an edit broke it, the last good version and the error on screen."""
-    path = str(context.settings.rollout_checklist or ROLLOUT_PATH)
-    loaded = _checklist(path).load(path)
-    if loaded.error is not None:
-        st.error(f"The checklist file has errors, so the last good version is shown: {loaded.error}")
-    return loaded.model
+    return _load("checklist", str(context.settings.rollout_checklist or ROLLOUT_PATH))
 
 
 def plan(context: PageContext) -> ImplementationPlan | None:
-    path = str(context.settings.implementation_plan or PLAN_PATH)
-    loaded = _plan(path).load(path)
-    if loaded.error is not None:
-        st.error(f"The implementation plan file has errors, so the last good version is shown: {loaded.error}")
-    return loaded.model
+    return _load("implementation plan", str(context.settings.implementation_plan or PLAN_PATH))
+
+
+def save_each(changes: Sequence[T], save: Callable[[T], object], name: Callable[[T], str],
+              refused: type[Exception] | tuple[type[Exception], ...] = ()) -> int:
+    """Save every change, saying on screen which were not saved and why; returns how many were saved. `refused`
+    names the errors whose message already says what to change (shown as they are)."""
+    saved = 0
+    for change in changes:
+        try:
+            save(change)
+            saved += 1
+        except refused as exc:
+            st.error(f"Not saved: {exc}.")
+        except ConflictError as conflict:
+            st.error(f"{name(change)}: {conflict} Your edit is still in the table: reload to see theirs, then "
+                     "apply yours again.")
+        except StoreError as exc:
+            st.error(f"{name(change)} was not saved ({exc}); your edit is still in the table, try again.")
+    return saved
 
 
 def verifications(context: PageContext, rollout: Rollout) -> dict[str, Verification]:
@@ -65,8 +82,7 @@ def regressions(context: PageContext, checks: dict[str, Verification]) -> list[v
     if context.store is None:
         return []
     try:
-        found = verification_log.regressions(context.store, context.env.name, checks)
-        verification_log.record(context.store, context.env.name, checks)
+        found = verification_log.observe(context.store, context.env.name, checks)
     except StoreError as exc:
         st.warning(f"The system's verdicts could not be compared with earlier ones ({exc}).")
         return []
@@ -104,19 +120,12 @@ def render_summary(summary: board.Summary) -> None:
         st.metric("Without owner", summary.unowned, border=True)
 
 
-def _save(store: Store, context: PageContext, changes: list, actor: str) -> None:
-    saved = 0
-    for item in changes:
-        try:
-            progress.save(store, item, actor=actor)
-            saved += 1
-        except ConflictError as conflict:
-            st.error(f"{item.item_id}: {conflict} Your edit is still in the table: reload to see theirs, then "
-                     "apply yours again.")
-        except StoreError as exc:
-            st.error(f"{item.item_id} was not saved ({exc}); your edit is still in the table, try again.")
+def _save(store: Store, context: PageContext, changes: list[progress.ItemProgress], actor: str) -> bool:
+    """Save every change; True when all were saved (otherwise the errors stay on screen with the edits)."""
+    saved = save_each(changes, lambda item: progress.save(store, item, actor=actor), lambda item: item.item_id)
     if saved:
         st.toast(f"Saved {saved} item(s) for {context.env.label}.")
+    return saved == len(changes)
 
 
 def render_sections(context: PageContext, rollout: Rollout, state: EnvironmentProgress,
@@ -130,7 +139,7 @@ def render_sections(context: PageContext, rollout: Rollout, state: EnvironmentPr
         st.subheader(phase.title)
         for section in phase.sections:
             before = board.section_rows(section, state, checks)
-            done = sum(row in ("done", "not applicable") for row in before["Status"])
+            done = sum(state.get(item.id).finished for item in section.items)
             # A closed section builds nothing: 30 editable tables at once were most of the page's time.
             with st.expander(f"{section.number}. {section.title}: {done}/{len(before)} done",
                              key=f"open-{context.env.name}-{section.id}", on_change="rerun") as box:
@@ -144,13 +153,12 @@ def render_sections(context: PageContext, rollout: Rollout, state: EnvironmentPr
                     changes = board.edits(before, after, state)
                     if context.store is None:
                         st.error("The store is unavailable, so nothing was saved; your edits are still in the table.")
-                    elif changes:
-                        _save(context.store, context, changes, actor)
+                    elif changes and _save(context.store, context, changes, actor):
                         st.rerun()
 
 
-
-def _other(context: PageContext, name: str) -> PageContext:
+def other_environment(context: PageContext, name: str) -> PageContext:
+    """The same visitor's view of environment `name`, signed in there if they are (demo ones sign in by themselves)."""
     identity = signed_in(context.settings.environment(name), context.store)
     return context.environment(name, identity.token if identity else None)
 
@@ -167,7 +175,7 @@ def render_environments(context: PageContext, rollout: Rollout, today: date) -> 
         st.error(f"Progress could not be read from the store ({exc}).")
         return
     with st.spinner("Asking each environment's live system..."):
-        checks = {name: verifications(_other(context, name), rollout) for name in names}
+        checks = {name: verifications(other_environment(context, name), rollout) for name in names}
     matrix = environments.section_matrix(rollout, progresses).rename(columns=labels)
     st.subheader("Per section, percent done")
     st.dataframe(matrix, hide_index=True, width="stretch", height="content",

@@ -100,10 +100,6 @@ def optional_setting(config: dict[str, Any], path: str, default: Any = None) -> 
         return default
 
 
-def passed(observed: str, threshold: str = "", subject: str | None = None) -> Check:
-    return Check(False, observed, threshold, subject)
-
-
 def fired(observed: str, threshold: str, subject: str | None = None) -> Check:
     return Check(True, observed, threshold, subject)
 

@@ -1,7 +1,6 @@
 """Documentation links the rules point to, one per topic (pages of docs.mattermost.com)."""
 
 BASE = "https://docs.mattermost.com"
-CONFIG = f"{BASE}/configure/configuration-settings.html"
 ENVIRONMENT = f"{BASE}/configure/environment-configuration-settings.html"
 SITE = f"{BASE}/configure/site-configuration-settings.html"
 AUTHENTICATION = f"{BASE}/configure/authentication-configuration-settings.html"

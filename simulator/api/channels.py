@@ -8,7 +8,6 @@ channel answers 403 to a plain user (nothing grants a permission on it) and 404 
 
 from __future__ import annotations
 
-import json
 from typing import Any
 
 from starlette.requests import Request
@@ -16,10 +15,10 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from simulator import errors
-from simulator.api.common import page_of, paging, query_bool, state
+from simulator.api.common import json_body, page_of, paging, query_bool, state
 from simulator.api.teams import team_json
 from simulator.auth import Session, require_session
-from simulator.ids import ID_LENGTH
+from simulator.ids import valid_id
 from simulator.messaging import (
     DEFAULT_CHANNEL,
     OPEN,
@@ -108,22 +107,11 @@ def messaging(request: Request) -> Messaging:
     return state(request).messaging
 
 
-def valid_id(value: str) -> bool:
-    return len(value) == ID_LENGTH and value.isalnum()
-
-
 def path_id(request: Request, name: str) -> str:
     value = request.path_params[name]
     if not valid_id(value):
         raise errors.invalid_url_param(name)
     return value
-
-
-async def json_body(request: Request, name: str) -> Any:
-    try:
-        return json.loads(await request.body() or b"null")
-    except json.JSONDecodeError:
-        raise errors.invalid_param(name) from None
 
 
 def is_team_member(request: Request, session: Session, team_id: str) -> bool:

@@ -1,10 +1,13 @@
-"""Small helpers every handler uses: the simulator state, Mattermost's query-parameter parsing."""
+"""Small helpers every handler uses: the simulator state, Mattermost's query-parameter and body parsing."""
 
 from __future__ import annotations
 
+import json
 from typing import TYPE_CHECKING, Any
 
 from starlette.requests import Request
+
+from simulator import errors
 
 if TYPE_CHECKING:
     from simulator.state import SimulatorState
@@ -16,6 +19,14 @@ _TRUE = {"1", "t", "T", "true", "TRUE", "True"}  # strconv.ParseBool's spellings
 
 def state(request: Request) -> SimulatorState:
     return request.app.state.sim
+
+
+async def json_body(request: Request, name: str) -> Any:
+    """The request's JSON (None when empty); a body that does not parse is Mattermost's invalid `name`."""
+    try:
+        return json.loads(await request.body() or b"null")
+    except json.JSONDecodeError:
+        raise errors.invalid_param(name) from None
 
 
 def query_bool(request: Request, name: str) -> bool:

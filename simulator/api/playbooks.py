@@ -22,9 +22,10 @@ from starlette.responses import JSONResponse, PlainTextResponse, Response
 from starlette.routing import Route
 
 from simulator import errors
-from simulator.api.channels import messaging, valid_id
+from simulator.api.channels import messaging
 from simulator.api.common import state
 from simulator.auth import Session, optional_session
+from simulator.ids import valid_id
 from simulator.playbook_runs import STATUS_POST_TYPE
 
 PLUGIN_ID = "playbooks"

@@ -1,4 +1,4 @@
-"""Posts (/posts, /channels/{channel_id}/posts) and the user lookups that go with reading them.
+"""Posts (/posts, /channels/{channel_id}/posts).
 
 GET /channels/{channel_id}/posts answers a PostList (posts newest first in `order`) in one of four modes, as
 the server picks them: `since` (posts with update_at > since, at most 1000, cursors left empty), `after`,
@@ -15,12 +15,11 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from simulator import errors
-from simulator.api.channels import can_read, json_body, messaging, path_id, readable_channel, valid_id
-from simulator.api.common import paging, state
-from simulator.api.users import user_json
-from simulator.auth import Session, require_session
+from simulator.api.channels import can_read, messaging, path_id, readable_channel
+from simulator.api.common import json_body, paging
+from simulator.auth import require_session
+from simulator.ids import valid_id
 from simulator.messaging import ChannelArchived, Post, PostPage, Thread, UnknownRoot
-from simulator.model import Account
 
 MESSAGE_MAX_RUNES = 16383
 
@@ -130,39 +129,9 @@ def _int_or_zero(raw: str | None) -> int:
         return 0
 
 
-# ------------------------------------------------------------------------------------------------- users
-
-def _profile(request: Request, session: Session, account: Account) -> dict[str, Any]:
-    show_email = session.is_admin or bool(state(request).config["PrivacySettings"]["ShowEmailAddress"])
-    full = session.is_admin or session.account.id == account.id
-    return user_json(account, full=full, show_email=show_email)
-
-
-async def users_by_ids(request: Request) -> JSONResponse:
-    session = require_session(request)
-    ids = await json_body(request, "user_ids")
-    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
-        raise errors.invalid_param("user_ids")
-    wanted = set(ids)
-    # Unknown ids are skipped, not refused.
-    return JSONResponse([_profile(request, session, a) for a in state(request).scenario.accounts if a.id in wanted])
-
-
-async def user_by_username(request: Request) -> JSONResponse:
-    session = require_session(request)
-    username = request.path_params["username"].lower()
-    account = next((a for a in state(request).scenario.accounts if a.username.lower() == username), None)
-    if account is None:
-        raise errors.AppError("app.user.get_by_username.app_error",
-                              "Unable to find an existing account matching your username for this team. This team "
-                              "may require an invite from the team owner to join.", 404)
-    return JSONResponse(_profile(request, session, account))
-
 
 ROUTES = [
     Route("/api/v4/posts", create_post, methods=["POST"]),
     Route("/api/v4/posts/{post_id}", get_post, methods=["GET"]),
     Route("/api/v4/channels/{channel_id}/posts", channel_posts, methods=["GET"]),
-    Route("/api/v4/users/ids", users_by_ids, methods=["POST"]),
-    Route("/api/v4/users/username/{username}", user_by_username, methods=["GET"]),
 ]

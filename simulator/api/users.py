@@ -1,4 +1,5 @@
-"""POST /users/login, GET /users/stats, /users/{user_id} (and "me"), /users/email/{email}."""
+"""POST /users/login, /users/ids; GET /users/stats, /users/{user_id} (and "me"), /users/email/{email},
+/users/username/{username}."""
 
 from __future__ import annotations
 
@@ -10,9 +11,9 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 from simulator import errors
-from simulator.api.common import state
+from simulator.api.common import json_body, state
 from simulator.auth import AUTH_COOKIE, Session, require_session
-from simulator.ids import ID_LENGTH, random_id
+from simulator.ids import random_id, valid_id
 from simulator.model import Account
 
 _NOTIFY_PROPS = {
@@ -78,16 +79,12 @@ async def user_stats(request: Request) -> JSONResponse:
     return JSONResponse({"total_users_count": state(request).scenario.usage.active_users})
 
 
-def _is_id(value: str) -> bool:
-    return len(value) == ID_LENGTH and value.isalnum()
-
-
 async def get_user(request: Request) -> JSONResponse:
     session = require_session(request)
     user_id = request.path_params["user_id"]
     if user_id == "me":
         return JSONResponse(user_json(session.account, full=True))
-    if not _is_id(user_id):
+    if not valid_id(user_id):
         raise errors.invalid_url_param("user_id")
     account = next((a for a in state(request).scenario.accounts if a.id == user_id), None)
     if account is None:
@@ -110,6 +107,27 @@ async def get_user_by_email(request: Request) -> JSONResponse:
     return JSONResponse(_user_for(request, session, account))
 
 
+async def users_by_ids(request: Request) -> JSONResponse:
+    session = require_session(request)
+    ids = await json_body(request, "user_ids")
+    if not isinstance(ids, list) or not ids or not all(isinstance(i, str) for i in ids):
+        raise errors.invalid_param("user_ids")
+    wanted = set(ids)
+    # Unknown ids are skipped, not refused.
+    return JSONResponse([_user_for(request, session, a) for a in state(request).scenario.accounts if a.id in wanted])
+
+
+async def user_by_username(request: Request) -> JSONResponse:
+    session = require_session(request)
+    username = request.path_params["username"].lower()
+    account = next((a for a in state(request).scenario.accounts if a.username.lower() == username), None)
+    if account is None:
+        raise errors.AppError("app.user.get_by_username.app_error",
+                              "Unable to find an existing account matching your username for this team. This team "
+                              "may require an invite from the team owner to join.", 404)
+    return JSONResponse(_user_for(request, session, account))
+
+
 def _user_for(request: Request, session: Session, account: Account) -> dict[str, Any]:
     show_email = session.is_admin or bool(state(request).config["PrivacySettings"]["ShowEmailAddress"])
     full = session.is_admin or session.account.id == account.id
@@ -118,6 +136,8 @@ def _user_for(request: Request, session: Session, account: Account) -> dict[str,
 
 ROUTES = [
     Route("/api/v4/users/login", login, methods=["POST"]),
+    Route("/api/v4/users/ids", users_by_ids, methods=["POST"]),
+    Route("/api/v4/users/username/{username}", user_by_username, methods=["GET"]),
     Route("/api/v4/users/stats", user_stats, methods=["GET"]),
     Route("/api/v4/users/email/{email}", get_user_by_email, methods=["GET"]),
     Route("/api/v4/users/{user_id}", get_user, methods=["GET"]),

@@ -124,3 +124,11 @@ def test_a_time_without_timezone_is_refused_with_a_fix(store):
     with pytest.raises(ValueError, match="no timezone: pass an aware time"):
         verification_log.record(store, "production", {ITEM: VERIFIED}, now=datetime(2026, 3, 2, 9, 0))
     assert verdict_rows(store) == []
+
+
+def test_observe_reports_the_regression_and_records_the_failure(store):
+    verification_log.record(store, "production", {"item": Verification(Verdict.VERIFIED, "seen")})
+    failing = {"item": Verification(Verdict.FAILED, "gone")}
+    assert [r.item_id for r in verification_log.observe(store, "production", failing)] == ["item"]
+    assert verification_log.history(store, "production", "item")[0].verdict is Verdict.FAILED
+    assert [r.item_id for r in verification_log.observe(store, "production", failing)] == ["item"]  # still flagged

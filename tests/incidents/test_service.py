@@ -80,7 +80,8 @@ async def test_start_opens_a_private_channel_run_by_the_starter(service, admin_a
     [listed] = [i for i in await service.list_active(team.id) if i.id == incident.id]
     assert (listed.commander_id, listed.stage.name, listed.started_at, listed.channel_name) == (
         admin.user_id, "Triage", NOW, incident.channel_name)
-    assert await service.channel_url(incident) == f"{admin_api.base_url}/{team.name}/channels/{incident.channel_name}"
+    assert await service.channel_urls([incident]) == {
+        incident.id: f"{admin_api.base_url}/{team.name}/channels/{incident.channel_name}"}
     assert await service.by_channel(incident.channel_id) == incident
     assert await service.by_channel_name(team.id, "~" + incident.channel_name) == incident
     assert [e.type for e in service.timeline(incident.id)] == ["incident_started"]

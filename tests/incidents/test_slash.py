@@ -113,7 +113,7 @@ def test_missing_or_extra_arguments_say_what_is_expected(text, says):
 @pytest.mark.parametrize("token", ["", "wrong", SLASH_TOKEN[:-1]])
 async def test_a_wrong_or_missing_token_is_refused_and_changes_nothing(simulator, service, token):
     answer = await handle(form(simulator, f"start {unique_name()}", token=token), service,
-                          environment_settings(simulator), {"outage": OUTAGE}, True)
+                          environment_settings(simulator), True)
     assert answer.status_code == 401
     assert answer.body["response_type"] == "ephemeral"
     assert "token does not match" in answer.body["text"]
@@ -122,7 +122,7 @@ async def test_a_wrong_or_missing_token_is_refused_and_changes_nothing(simulator
 
 async def test_without_a_configured_token_every_call_is_refused(simulator, service):
     answer = await handle(form(simulator, "list"), service, environment_settings(simulator, slash_token=None),
-                          {"outage": OUTAGE}, True)
+                          True)
     assert answer.status_code == 401
     assert "set its incidents.slash_token" in answer.body["text"]
 
@@ -130,14 +130,14 @@ async def test_without_a_configured_token_every_call_is_refused(simulator, servi
 async def test_a_form_without_the_caller_is_a_bad_request(simulator, service):
     posted = form(simulator, "list")
     del posted["user_id"]
-    answer = await handle(posted, service, environment_settings(simulator), {"outage": OUTAGE}, True)
+    answer = await handle(posted, service, environment_settings(simulator), True)
     assert (answer.status_code, answer.body["text"]) == (
         400, "The request lacks user_id: is it really from Mattermost?")
 
 
 async def test_when_incidents_are_turned_off_the_command_says_so_and_does_nothing(simulator, service):
     answer = await handle(form(simulator, f"start {unique_name()}"), service, environment_settings(simulator),
-                          {"outage": OUTAGE}, False)
+                          False)
     assert answer.status_code == 200
     assert "Incidents are turned off" in answer.body["text"]
     assert await service.list_all() == []
@@ -146,7 +146,7 @@ async def test_when_incidents_are_turned_off_the_command_says_so_and_does_nothin
 # ---------------------------------------------------------------------------------- running an incident
 
 async def run(sim, service, text, **kwargs) -> str:
-    answer = await handle(form(sim, text, **kwargs), service, environment_settings(sim), service.playbooks, True,
+    answer = await handle(form(sim, text, **kwargs), service, environment_settings(sim), True,
                           now=datetime.now(UTC) + timedelta(minutes=75))
     assert answer.status_code == 200, answer.body
     assert answer.body["response_type"] == "ephemeral"

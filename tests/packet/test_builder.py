@@ -65,6 +65,7 @@ def test_a_packet_from_a_live_deployment(degraded, tmp_path, log_file, capsys):
         readme = archive.read("README.md").decode()
         server_config = archive.read("server_packet/mm-1/sanitized_config.json").decode()
     assert summary["form"]["issue"] == FORM.issue and summary["generated_by"]["username"] == "sysadmin"
+    assert summary["config_source"].startswith("GET /api/v4/config")
     assert summary["verdict"]["label"] == "critical problems"
     assert any(f["code"] == "FILESTORE_UNREACHABLE" for f in summary["findings"])
     assert "File uploads fail for everyone" in readme

@@ -60,7 +60,7 @@ def _major_version(bindir: str) -> int:
     return int(name) if name.isdigit() else 0
 
 
-def _scratch_parent() -> str | None:
+def scratch_parent() -> str | None:
     """RAM-backed /dev/shm when it has room: CREATE DATABASE there takes ~15 ms instead of ~250 ms on disk."""
     shm = "/dev/shm"
     if os.path.isdir(shm) and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free > SHM_NEEDED_BYTES:
@@ -84,7 +84,7 @@ class PostgresServer:
         self.host = "127.0.0.1"
         self.port = 0
         self.pid: int | None = None
-        self._root = Path(tempfile.mkdtemp(prefix="mmdash-pg-", dir=_scratch_parent()))
+        self._root = Path(tempfile.mkdtemp(prefix="mmdash-pg-", dir=scratch_parent()))
         self._data = self._root / "data"
         self._sockets = self._root / "sock"
         self._log = self._root / "server.log"
@@ -219,7 +219,7 @@ def _wait_gone(pid: int, *, timeout_s: float) -> None:
         time.sleep(0.05)
 
 
-def _missing(reason: str) -> NoReturn:
+def missing_server(reason: str) -> NoReturn:
     # In CI a missing server is a broken setup, never a reason to pass quietly.
     if os.environ.get("CI") == "true":
         pytest.fail(reason, pytrace=False)
@@ -230,12 +230,12 @@ def _missing(reason: str) -> NoReturn:
 def postgres_server(request: pytest.FixtureRequest) -> PostgresServer:
     bindir = find_bindir()
     if bindir is None:
-        _missing(INSTALL_HINT)
+        missing_server(INSTALL_HINT)
     if os.geteuid() == 0:
         try:
             pwd.getpwnam("postgres")
         except KeyError:
-            _missing("Running as root needs the 'postgres' OS user to own the test cluster: " + INSTALL_HINT)
+            missing_server("Running as root needs the 'postgres' OS user to own the test cluster: " + INSTALL_HINT)
     server = PostgresServer(bindir)
     # Registered before start() so a half-started server is cleaned up too.
     request.addfinalizer(server.stop)

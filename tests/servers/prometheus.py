@@ -12,14 +12,13 @@ import contextlib
 import os
 import shutil
 import signal
-import socket
 import subprocess
 import tempfile
 import time
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import httpx
 import numpy as np
@@ -30,6 +29,7 @@ from pydantic import SecretStr
 from settings import PrometheusSettings
 from simulator import RunningSimulator, Scenario, start_simulator
 from simulator.metrics import history_timestamps, node_instance, scrape_config, write_openmetrics_samples
+from tests.servers.postgres import free_port, missing_server, scratch_parent
 
 INSTALL_HINT = (
     "Prometheus was not found: install the Debian package 'prometheus' "
@@ -43,27 +43,6 @@ OLDER_STEP_S = 300
 READY_TIMEOUT_S = 30
 START_ATTEMPTS = 3  # a free port can be taken by someone else between our probe and Prometheus' bind
 USERNAME = "mmdash"
-
-
-def _missing(reason: str) -> NoReturn:
-    # In CI a missing server is a broken setup, never a reason to pass quietly.
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
-
-
-def _scratch_parent() -> str | None:
-    """RAM-backed /dev/shm when it has room for the history file (~120 MB for a two-node cluster)."""
-    shm = "/dev/shm"
-    if os.path.isdir(shm) and os.access(shm, os.W_OK) and shutil.disk_usage(shm).free > 1 << 30:
-        return shm
-    return None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def _bcrypt(password: str) -> str:
@@ -109,7 +88,7 @@ class PrometheusServer:
         self.samples = 0
         self.history_end = 0.0
         self._process: subprocess.Popen[bytes] | None = None
-        self._root = Path(tempfile.mkdtemp(prefix="mmdash-prom-", dir=_scratch_parent()))
+        self._root = Path(tempfile.mkdtemp(prefix="mmdash-prom-", dir=scratch_parent()))
         self._data = self._root / "data"
         self._log = self._root / "prometheus.log"
 
@@ -207,7 +186,7 @@ class PrometheusServer:
 def require_binaries() -> None:
     """Skip (fail under CI=true) when the Debian package 'prometheus' is missing."""
     if shutil.which("prometheus") is None or shutil.which("promtool") is None:
-        _missing(INSTALL_HINT)
+        missing_server(INSTALL_HINT)
 
 
 @pytest.fixture(scope="session")

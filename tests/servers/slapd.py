@@ -18,7 +18,6 @@ import base64
 import contextlib
 import datetime
 import hashlib
-import importlib.util
 import ipaddress
 import os
 import secrets
@@ -30,12 +29,17 @@ import tempfile
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, NoReturn
+from typing import Any
 
 import pytest
+from cryptography import x509
+from cryptography.hazmat.primitives import hashes, serialization
+from cryptography.hazmat.primitives.asymmetric import ec
+from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pydantic import SecretStr
 
 from settings import LdapSettings
+from tests.servers.postgres import free_port, missing_server
 
 INSTALL_HINT = (
     "OpenLDAP's slapd was not found: install the Debian package 'slapd' "
@@ -60,12 +64,6 @@ def find_binary(name: str) -> str | None:
     # /usr/sbin is not on every PATH (non-root shells), yet that is where Debian puts slapd.
     found = shutil.which(name) or f"/usr/sbin/{name}"
     return found if os.access(found, os.X_OK) else None
-
-
-def free_port() -> int:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.bind(("127.0.0.1", 0))
-        return int(probe.getsockname()[1])
 
 
 def ssha(password: str) -> str:
@@ -142,18 +140,6 @@ access to dn.subtree="cn=Monitor" by dn.exact="{READER_DN}" read by * none
 
 def make_certificates(root: Path) -> None:
     """A throwaway CA (ca.crt) and a server certificate for localhost and 127.0.0.1 signed by it."""
-    if importlib.util.find_spec("cryptography") is None:
-        _certificates_with_openssl(root)
-    else:
-        _certificates_with_cryptography(root)
-
-
-def _certificates_with_cryptography(root: Path) -> None:
-    from cryptography import x509
-    from cryptography.hazmat.primitives import hashes, serialization
-    from cryptography.hazmat.primitives.asymmetric import ec
-    from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
-
     now = datetime.datetime.now(datetime.UTC)
 
     def name(common_name: str) -> x509.Name:
@@ -203,32 +189,6 @@ def _certificates_with_cryptography(root: Path) -> None:
             serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
         )
     )
-
-
-def _certificates_with_openssl(root: Path) -> None:
-    openssl = shutil.which("openssl")
-    if openssl is None:
-        raise RuntimeError("Neither the Python package 'cryptography' nor the openssl command is installed.")
-    config = root / "openssl.cnf"
-    config.write_text(
-        "[req]\ndistinguished_name = dn\nprompt = no\n[dn]\nCN = placeholder\n"
-        "[ca_ext]\nbasicConstraints = critical,CA:TRUE,pathlen:0\nkeyUsage = critical,keyCertSign,cRLSign\n"
-        "subjectKeyIdentifier = hash\n"
-        "[server_ext]\nbasicConstraints = critical,CA:FALSE\nsubjectAltName = DNS:localhost,IP:127.0.0.1\n"
-        "extendedKeyUsage = serverAuth\nauthorityKeyIdentifier = keyid\n"
-    )
-    common = [openssl, "req", "-x509", "-config", str(config), "-newkey", "ec", "-pkeyopt",
-              "ec_paramgen_curve:P-256", "-nodes", "-days", "2"]
-    commands = [
-        [*common, "-extensions", "ca_ext", "-subj", "/CN=mmdash test CA",
-         "-keyout", str(root / "ca.key"), "-out", str(root / "ca.crt")],
-        [*common, "-extensions", "server_ext", "-subj", "/CN=localhost", "-CA", str(root / "ca.crt"),
-         "-CAkey", str(root / "ca.key"), "-keyout", str(root / "server.key"), "-out", str(root / "server.crt")],
-    ]
-    for argv in commands:
-        done = subprocess.run(argv, capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, check=False)
-        if done.returncode != 0:
-            raise RuntimeError(f"openssl could not make the test certificates: {done.stderr.strip()}")
 
 
 class SlapdServer:
@@ -353,17 +313,10 @@ def _accepts(port: int) -> bool:
         return probe.connect_ex(("127.0.0.1", port)) == 0
 
 
-def _missing(reason: str) -> NoReturn:
-    # In CI a missing server is a broken setup, never a reason to pass quietly.
-    if os.environ.get("CI") == "true":
-        pytest.fail(reason, pytrace=False)
-    pytest.skip(reason)
-
-
 def _binaries() -> tuple[str, str]:
     slapd, slapadd = find_binary("slapd"), find_binary("slapadd")
     if slapd is None or slapadd is None or not os.path.isdir(MODULE_DIR) or not os.path.isdir(SCHEMA_DIR):
-        _missing(INSTALL_HINT)
+        missing_server(INSTALL_HINT)
     return slapd, slapadd
 
 

@@ -1,6 +1,6 @@
 """The dashboard's own store, on both engines it supports: a SQLite file and a real PostgreSQL server.
 
-`store` runs a test once per engine; `sqlite_store` is for tests that only need somewhere to keep things.
+`store` runs a test once per engine.
 """
 
 from collections.abc import Iterator
@@ -16,12 +16,5 @@ def store(request: pytest.FixtureRequest, tmp_path) -> Iterator[Store]:
         opened = open_store(None, sqlite_path=tmp_path / "store.sqlite3")
     else:
         opened = open_store(request.getfixturevalue("postgres_db"))
-    yield opened
-    opened.close()
-
-
-@pytest.fixture
-def sqlite_store(tmp_path) -> Iterator[Store]:
-    opened = open_store(None, sqlite_path=tmp_path / "store.sqlite3")
     yield opened
     opened.close()

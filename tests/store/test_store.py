@@ -49,6 +49,8 @@ def test_audit_lists_newest_first_and_filters(store: Store) -> None:
     assert [e.target for e in store.audit(target_prefix="item-")] == ["item-2", "item-1"]
     assert store.audit(target_prefix="item_") == []  # the prefix is literal, not a LIKE pattern
     assert [e.actor for e in store.audit(target="item-1")] == ["alice"]
+    assert store.count_audit() == 4
+    assert store.count_audit(environment="production", action="checklist.tick") == 1
     assert [e.target for e in store.audit(actor="alice")] == ["item-2", "item-1"]
     assert [e.target for e in store.audit(action="checklist.tick", environment="dev")] == ["item-1"]
     assert [e.actor for e in store.audit(limit=2)] == ["carol", "alice"]
