@@ -42,6 +42,13 @@ class ServerFacts:
     go_version: str | None = None
     installation_type: str | None = None
     started_at: datetime | None = None
+    host_started_at: datetime | None = None
+    process_id: int | None = None
+    open_file_descriptors: int | None = None  # v12: this process's open FDs
+    max_file_descriptors: int | None = None  # v12: its limit (ulimit -n)
+    container_cpu_limit: float | None = None  # v12: cores the container may use
+    container_memory_limit_mb: int | None = None
+    goroutines: int | None = None  # counted from the node's goroutine dump (the "goroutines" member)
 
 
 @dataclass(frozen=True)
@@ -50,6 +57,14 @@ class PacketLicense:
     users: int | None = None
     sku_short_name: str | None = None
     is_trial: bool = False
+    is_gov_sku: bool = False
+    is_non_production: bool = False
+    is_cloud: bool = False
+    issued_at: datetime | None = None
+    starts_at: datetime | None = None
+    expires_at: datetime | None = None  # v12 (epoch ms in diagnostics.yaml)
+    is_seat_count_enforced: bool | None = None
+    extra_users: int | None = None
 
 
 @dataclass(frozen=True)
@@ -63,12 +78,38 @@ class DatabaseFacts:
     configured_replicas: int | None = None  # SqlSettings.DataSourceReplicas in the sanitized config
     configured_search_replicas: int | None = None
     max_open_conns: int | None = None
+    # v12 pool and PostgreSQL statistics of this node's view (None when the server did not write them).
+    master_connections_in_use: int | None = None
+    master_connections_idle: int | None = None
+    master_pool_wait_count: int | None = None
+    master_pool_wait_duration_ms: int | None = None
+    replica_connections_in_use: int | None = None
+    replica_pool_wait_count: int | None = None
+    cache_hit_ratio: float | None = None
+    deadlocks: int | None = None
+    temp_files: int | None = None
+    rollbacks: int | None = None
+    idle_in_transaction_count: int | None = None
+    longest_query_duration_seconds: float | None = None
+    waiting_for_lock_count: int | None = None
+    posts_dead_tuples: int | None = None
 
 
 @dataclass(frozen=True)
 class FileStoreFacts:
     driver: str | None = None
     status: str | None = None  # OK | FAIL
+    error: str | None = None
+    filesystem_type: str | None = None  # v12, local driver only
+    total_mb: int | None = None
+    available_mb: int | None = None
+
+
+@dataclass(frozen=True)
+class ProbeFacts:
+    """A v12 connection test of the server's own (SMTP, push proxy, SAML metadata, OAuth providers)."""
+
+    status: str  # OK | FAIL | disabled (the OAuth probes write lower case)
     error: str | None = None
 
 
@@ -86,6 +127,7 @@ class ElasticsearchFacts:
     version: str | None = None
     plugins: tuple[str, ...] = ()
     error: str | None = None
+    status: str | None = None  # v12: OK | FAIL
 
 
 @dataclass(frozen=True)
@@ -114,13 +156,22 @@ class NodeFacts:
     saml_provider: str | None = None
     config_store: str | None = None
     diagnostics_version: int | None = None
+    license: PacketLicense | None = None
+    cluster_id: str | None = None
+    number_of_nodes: int | None = None  # as this node reported it
+    is_leader: bool | None = None  # v12; None when the node did not say
+    probes: dict[str, ProbeFacts] = field(default_factory=dict)  # email, push, saml, oauth_<provider>
+    config_hash: str | None = None  # sha256 of this node's sanitized_config.json, to compare nodes
+    config_differs: tuple[str, ...] = ()  # settings (dotted paths) that differ from the leader's configuration
 
 
 @dataclass(frozen=True)
 class ClusterFacts:
     id: str | None = None
-    number_of_nodes: int | None = None  # as the server reported it; 0 when it runs without a cluster
+    number_of_nodes: int | None = None  # as the leader reported it; 0 when it runs without a cluster
     nodes: tuple[NodeFacts, ...] = ()
+    leader: str | None = None  # the node whose config and licence are the cluster's
+    leader_reason: str | None = None  # how the leader was chosen
 
 
 @dataclass(frozen=True)
@@ -159,7 +210,8 @@ class PacketPlugin:
     id: str
     name: str | None
     version: str | None
-    enabled: bool
+    enabled: bool  # in plugins.json's "enabled" list: the server lists a plugin there only while it runs
+    enabled_in_config: bool | None = None  # PluginSettings.PluginStates.<id>.Enable; None when not set
 
 
 @dataclass(frozen=True)
@@ -183,6 +235,9 @@ class PacketFacts:
     warnings: tuple[str, ...] = ()  # warning.txt: what the server failed to put in the packet
     members: tuple[str, ...] = ()
     unreadable: dict[str, str] = field(default_factory=dict)  # member -> sentence saying what could not be read
+    layout: str = ""  # legacy | v9-v11 | v12, and "HA, n nodes" when clustered
+    uninterpreted: dict[str, tuple[str, ...]] = field(default_factory=dict)  # member -> fields we do not read
+    uninterpreted_members: tuple[str, ...] = ()  # members no reader of ours looks at
 
     @property
     def missing(self) -> dict[str, str]:
@@ -262,10 +317,91 @@ def strings(value: Any) -> tuple[str, ...]:
 
 # --------------------------------------------------------------------------------------- member parsers
 
+def real(value: Any) -> float | None:
+    if isinstance(value, bool):
+        return None
+    if isinstance(value, int | float):
+        return float(value)
+    raw = text(value)
+    if raw is None:
+        return None
+    try:
+        return float(raw)
+    except ValueError:
+        return None
+
+
+# The fields of model.SupportPacketDiagnostics, v1 to the newest (v12); anything else in a node's
+# diagnostics.yaml is reported as uninterpreted, never dropped without a word. None: a free-form mapping.
+_PROBE_FIELDS = {"status": None, "error": None, "erorr": None}
+DIAGNOSTICS_FIELDS: dict[str, Any] = {
+    "version": None,
+    "license": {k: None for k in ("company", "users", "sku_short_name", "is_trial", "is_gov_sku", "is_non_production",
+                                  "is_cloud", "issued_at", "starts_at", "expires_at", "is_seat_count_enforced",
+                                  "extra_users")},
+    "server": {k: None for k in ("os", "architecture", "hostname", "version", "build_hash", "installation_type",
+                                 "cpu_cores", "total_memory_mb", "process_id", "started_at", "host_started_at",
+                                 "open_file_descriptors", "max_file_descriptors", "go_version",
+                                 "container_cpu_limit", "container_memory_limit_mb")},
+    "config": {"store_type": None},
+    "database": {k: None for k in (
+        "type", "version", "schema_version", "master_connections", "replica_connections", "search_connections",
+        *(f"{pool}_{stat}" for pool in ("master", "replica") for stat in (
+            "connections_in_use", "connections_idle", "pool_wait_count", "pool_wait_duration_ms",
+            "connections_closed_max_idle", "connections_closed_max_lifetime")),
+        "cache_hit_ratio", "deadlocks", "temp_files", "temp_bytes_mb", "rollbacks", "idle_in_transaction_count",
+        "longest_query_duration_seconds", "waiting_for_lock_count", "posts_dead_tuples", "posts_last_autovacuum")},
+    "file_store": {k: None for k in ("file_status", "error", "erorr", "file_driver", "filesystem_type", "total_mb",
+                                     "available_mb")},
+    "websocket": {"connections": None},
+    "cluster": {"id": None, "number_of_nodes": None, "is_leader": None},
+    "notifications": {"email": _PROBE_FIELDS, "push": _PROBE_FIELDS},
+    "ldap": {k: None for k in ("status", "error", "erorr", "server_name", "server_version")},
+    "saml": {"provider_type": None, **_PROBE_FIELDS},
+    "elastic": {k: None for k in ("backend", "server_version", "server_plugins", "status", "error")},
+    "oauth_providers": {k: _PROBE_FIELDS for k in ("gitlab", "google", "office365", "openid")},
+}
+
+
+def uninterpreted_fields(raw: Any, schema: dict[str, Any], prefix: str = "") -> list[str]:
+    """Dotted paths of the keys in `raw` that `schema` does not name."""
+    found: list[str] = []
+    for key, value in mapping(raw).items():
+        path = f"{prefix}{key}"
+        if key not in schema:
+            found.append(path)
+        elif isinstance(schema[key], dict) and isinstance(value, dict):
+            found.extend(uninterpreted_fields(value, schema[key], path + "."))
+    return found
+
+
+def _probe(raw: Any) -> ProbeFacts | None:
+    block = mapping(raw)
+    status = text(block.get("status"))
+    if status is None:
+        return None
+    return ProbeFacts(status=status, error=text(block.get("error")) or text(block.get("erorr")))
+
+
+def _probes(d: dict[str, Any]) -> dict[str, ProbeFacts]:
+    probes: dict[str, ProbeFacts] = {}
+    notifications = mapping(d.get("notifications"))
+    for name in ("email", "push"):
+        if (probe := _probe(notifications.get(name))) is not None:
+            probes[name] = probe
+    if (probe := _probe(d.get("saml"))) is not None:
+        probes["saml"] = probe
+    for provider, block in mapping(d.get("oauth_providers")).items():
+        if (probe := _probe(block)) is not None:
+            probes[f"oauth_{provider}"] = probe
+    return probes
+
+
 def parse_diagnostics(raw: Any, name: str) -> NodeFacts:
-    """diagnostics.yaml (model.SupportPacketDiagnostics, v1 and v2, with the newer optional fields)."""
+    """diagnostics.yaml (model.SupportPacketDiagnostics, v1 and v2, with the v12 optional fields)."""
     d = mapping(raw)
     server, database, files = mapping(d.get("server")), mapping(d.get("database")), mapping(d.get("file_store"))
+    cluster = mapping(d.get("cluster"))
     ldap_raw, elastic_raw = d.get("ldap"), d.get("elastic")
     ldap = None
     if isinstance(ldap_raw, dict) and text(ldap_raw.get("status")) not in (None, "disabled"):
@@ -277,7 +413,7 @@ def parse_diagnostics(raw: Any, name: str) -> NodeFacts:
         elastic = ElasticsearchFacts(backend=text(elastic_raw.get("backend")),
                                      version=text(elastic_raw.get("server_version")),
                                      plugins=strings(elastic_raw.get("server_plugins")),
-                                     error=text(elastic_raw.get("error")))
+                                     error=text(elastic_raw.get("error")), status=text(elastic_raw.get("status")))
     return NodeFacts(
         name=name,
         server=ServerFacts(
@@ -291,6 +427,12 @@ def parse_diagnostics(raw: Any, name: str) -> NodeFacts:
             go_version=text(server.get("go_version")),
             installation_type=text(server.get("installation_type")),
             started_at=timestamp(server.get("started_at")),
+            host_started_at=timestamp(server.get("host_started_at")),
+            process_id=integer(server.get("process_id")),
+            open_file_descriptors=integer(server.get("open_file_descriptors")),
+            max_file_descriptors=integer(server.get("max_file_descriptors")),
+            container_cpu_limit=real(server.get("container_cpu_limit")),
+            container_memory_limit_mb=integer(server.get("container_memory_limit_mb")),
         ),
         database=DatabaseFacts(
             type=text(database.get("type")),
@@ -299,11 +441,28 @@ def parse_diagnostics(raw: Any, name: str) -> NodeFacts:
             master_connections=integer(database.get("master_connections")),
             replica_connections=integer(database.get("replica_connections")),
             search_connections=integer(database.get("search_connections")),
+            master_connections_in_use=integer(database.get("master_connections_in_use")),
+            master_connections_idle=integer(database.get("master_connections_idle")),
+            master_pool_wait_count=integer(database.get("master_pool_wait_count")),
+            master_pool_wait_duration_ms=integer(database.get("master_pool_wait_duration_ms")),
+            replica_connections_in_use=integer(database.get("replica_connections_in_use")),
+            replica_pool_wait_count=integer(database.get("replica_pool_wait_count")),
+            cache_hit_ratio=real(database.get("cache_hit_ratio")),
+            deadlocks=integer(database.get("deadlocks")),
+            temp_files=integer(database.get("temp_files")),
+            rollbacks=integer(database.get("rollbacks")),
+            idle_in_transaction_count=integer(database.get("idle_in_transaction_count")),
+            longest_query_duration_seconds=real(database.get("longest_query_duration_seconds")),
+            waiting_for_lock_count=integer(database.get("waiting_for_lock_count")),
+            posts_dead_tuples=integer(database.get("posts_dead_tuples")),
         ),
         file_store=FileStoreFacts(
             driver=text(files.get("file_driver")),
             status=text(files.get("file_status")),
             error=text(files.get("error")) or text(files.get("erorr")),  # "erorr" up to v11
+            filesystem_type=text(files.get("filesystem_type")),
+            total_mb=integer(files.get("total_mb")),
+            available_mb=integer(files.get("available_mb")),
         ),
         ldap=ldap,
         elasticsearch=elastic,
@@ -311,15 +470,27 @@ def parse_diagnostics(raw: Any, name: str) -> NodeFacts:
         saml_provider=text(mapping(d.get("saml")).get("provider_type")),
         config_store=text(mapping(d.get("config")).get("store_type")),
         diagnostics_version=integer(d.get("version")),
+        license=parse_license(d.get("license")),
+        cluster_id=text(cluster.get("id")),
+        number_of_nodes=integer(cluster.get("number_of_nodes")),
+        is_leader=flag(cluster.get("is_leader")),
+        probes=_probes(d),
     )
 
 
 def parse_license(raw: Any) -> PacketLicense | None:
+    """The diagnostics' licence summary; an unlicensed server writes an empty one, which is no licence."""
     lic = mapping(raw)
-    if not lic:
+    company, users, sku = text(lic.get("company")), integer(lic.get("users")), text(lic.get("sku_short_name"))
+    if not (company or users or sku):
         return None
-    return PacketLicense(company=text(lic.get("company")), users=integer(lic.get("users")),
-                         sku_short_name=text(lic.get("sku_short_name")), is_trial=flag(lic.get("is_trial")) is True)
+    return PacketLicense(company=company, users=users, sku_short_name=sku, is_trial=flag(lic.get("is_trial")) is True,
+                         is_gov_sku=flag(lic.get("is_gov_sku")) is True,
+                         is_non_production=flag(lic.get("is_non_production")) is True,
+                         is_cloud=flag(lic.get("is_cloud")) is True, issued_at=timestamp(lic.get("issued_at")),
+                         starts_at=timestamp(lic.get("starts_at")), expires_at=timestamp(lic.get("expires_at")),
+                         is_seat_count_enforced=flag(lic.get("is_seat_count_enforced")),
+                         extra_users=integer(lic.get("extra_users")))
 
 
 def parse_stats(raw: Any, websocket_connections: int | None) -> PacketStats:

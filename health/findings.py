@@ -22,6 +22,8 @@ SEVERITY_ORDER = {Severity.CRITICAL: 0, Severity.WARNING: 1, Severity.INFO: 2}
 STATE_ORDER = {State.FIRING: 0, State.UNKNOWN: 1, State.OK: 2}
 # Weights for the score: how much a rule of each severity counts, as in Mattermost's Workspace Optimization
 # (a bad critical costs far more than a bad info).
+NOT_ENOUGH_DATA = "not enough data"
+NOT_ENOUGH_DATA_SHARE = 0.5  # more rules than this share unknown: the verdict is "not enough data"
 SEVERITY_WEIGHT = {Severity.CRITICAL: 50, Severity.WARNING: 20, Severity.INFO: 5}
 
 
@@ -46,7 +48,7 @@ class Finding:
 
 @dataclass(frozen=True)
 class Verdict:
-    label: str  # "critical problems" | "needs attention" | "healthy"
+    label: str  # "critical problems" | "needs attention" | "healthy" | "not enough data"
     score: int | None  # 0..100 over the rules whose inputs were known; None when none were
     firing: dict[Severity, int]
     unknown: int
@@ -65,12 +67,13 @@ def verdict(findings: list[Finding]) -> Verdict:
     total = sum(SEVERITY_WEIGHT[f.severity] for f in known)
     passed = sum(SEVERITY_WEIGHT[f.severity] for f in known if f.state is State.OK)
     score = round(100 * passed / total) if total else None
+    unknown = len(findings) - len(known)
     if firing[Severity.CRITICAL]:
         label = "critical problems"
+    elif unknown > len(findings) * NOT_ENOUGH_DATA_SHARE:
+        label = NOT_ENOUGH_DATA  # a few OKs among many unknowns must not read as healthy
     elif firing[Severity.WARNING]:
         label = "needs attention"
-    elif known:
-        label = "healthy"
     else:
-        label = "unknown"
-    return Verdict(label, score, firing, len(findings) - len(known), len(findings))
+        label = "healthy"
+    return Verdict(label, score, firing, unknown, len(findings))

@@ -57,6 +57,12 @@ class Node:
     os: str | None = None
     open_fds: int | None = None
     max_fds: int | None = None
+    build_hash: str | None = None
+    config_hash: str | None = None  # equal on two nodes exactly when their configurations are
+    config_differs: tuple[str, ...] = ()  # settings that differ from the leader's (support packets only)
+    is_leader: bool = False
+    goroutines: int | None = None
+    readable: bool = True  # False when the node's own facts could not be read (support packets)
 
 
 @dataclass(frozen=True)
@@ -85,6 +91,10 @@ class RuleInputs:
     ldap: Fact[Any] = field(default_factory=lambda: absent("ldap", "LDAP is not configured"))
     saml: Fact[Any] = field(default_factory=lambda: absent("saml", "SAML metadata is not configured"))
     search: Fact[Any] = field(default_factory=lambda: absent("elasticsearch", "Elasticsearch is not configured"))
+    database_version: Fact[str] = field(default_factory=lambda: absent(
+        "diagnostics.yaml", "only the database collector or a support packet reports the database version"))
+    cluster_size: Fact[int] = field(default_factory=lambda: absent(
+        "diagnostics.yaml", "only a support packet says how many nodes the cluster counts"))
     now: datetime = field(default_factory=lambda: datetime.now(UTC))
 
 
@@ -162,7 +172,8 @@ def from_snapshot(snapshot: Snapshot) -> RuleInputs:
             **_other_sources(snapshot),
         )
     server = facts.server
-    nodes = tuple(Node(n.hostname, n.id, n.version) for n in facts.cluster_nodes) if facts.cluster_nodes else None
+    nodes = tuple(Node(n.hostname, n.id, n.version, config_hash=n.config_hash or None)
+                  for n in facts.cluster_nodes) if facts.cluster_nodes else None
     status = {"status": server.status, "database_status": server.database_status,
               "filestore_status": server.filestore_status, "root_status": server.running_as_root}
     return RuleInputs(

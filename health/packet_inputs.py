@@ -11,22 +11,45 @@ import dataclasses
 from datetime import UTC, datetime
 
 from collectors.base import Snapshot
-from collectors.mattermost_models import Job, LicenseInfo, Plugin
-from collectors.support_packet_models import PacketFacts
+from collectors.mattermost_models import Job, LicenseInfo, Plugin, PluginNode
+from collectors.support_packet_models import NodeFacts, PacketFacts
 from health.inputs import Fact, Node, Probe, RuleInputs, Usage, absent, from_snapshot
+
+EVERY_NODE = "every node"  # plugins.json is one list for the whole cluster
 
 
 def _nodes(packet: PacketFacts) -> tuple[Node, ...] | None:
     """The packet's nodes; None when it does not say how many there are (legacy packets do not)."""
     nodes = packet.cluster.nodes or ()
     reported = packet.cluster.number_of_nodes
-    if (reported is None and len(nodes) <= 1) or (reported is not None and reported > len(nodes)):
-        return None  # the packet does not describe every node (or does not say how many there are)
+    if not _ha_layout(packet) and ((reported is None and len(nodes) <= 1) or (reported or 0) > len(nodes)):
+        return None  # one node's files for a deployment of several (or of an unknown number)
     if not nodes:
         server = packet.server
         return (Node(server.hostname or "this server", version=server.version, os=server.os),)
-    return tuple(Node(n.server.hostname or n.name or "node", version=n.server.version, os=n.server.os)
-                 for n in nodes)
+    leader_config = packet.sanitized_config
+    return tuple(_node(n, packet.cluster.leader, leader_config) for n in nodes)
+
+
+def _node(n: NodeFacts, leader: str | None, leader_config: dict) -> Node:
+    hostname = n.server.hostname or n.name or "this server"
+    return Node(hostname, version=n.server.version, os=n.server.os, open_fds=n.server.open_file_descriptors,
+                max_fds=n.server.max_file_descriptors, build_hash=n.server.build_hash, config_hash=n.config_hash,
+                config_differs=n.config_differs, is_leader=hostname == leader or (n.name or None) == leader,
+                goroutines=n.server.goroutines, readable=n.server.version is not None or n.server.hostname is not None)
+
+
+def _ha_layout(packet: PacketFacts) -> bool:
+    """Whether the packet has a folder per node, as Mattermost writes it for a cluster."""
+    return any(n.name for n in packet.cluster.nodes)
+
+
+def _cluster_size(packet: PacketFacts, source: str) -> Fact[int]:
+    if not _ha_layout(packet):
+        return absent(source, "the packet has no folder per node, so it cannot show a node missing")
+    if packet.cluster.number_of_nodes is None:
+        return absent(source, "the leader's diagnostics.yaml does not say how many nodes the cluster counts")
+    return Fact(packet.cluster.number_of_nodes, f"{source} (cluster.number_of_nodes of {packet.cluster.leader})")
 
 
 def _probes(packet: PacketFacts) -> dict[str, Probe]:
@@ -35,9 +58,22 @@ def _probes(packet: PacketFacts) -> dict[str, Probe]:
         probes["file_store"] = Probe(packet.file_store.status, packet.file_store.error)
     if packet.ldap is not None and packet.ldap.status:
         probes["ldap"] = Probe(packet.ldap.status, packet.ldap.error)
-    if packet.elasticsearch is not None and (packet.elasticsearch.version or packet.elasticsearch.error):
-        probes["elastic"] = Probe("FAIL" if packet.elasticsearch.error else "OK", packet.elasticsearch.error)
+    search = packet.elasticsearch
+    if search is not None and search.status:
+        probes["elastic"] = Probe(search.status, search.error)
+    elif search is not None and (search.version or search.error):
+        probes["elastic"] = Probe("FAIL" if search.error else "OK", search.error)
+    leader = _leader_node(packet)
+    for name, probe in (leader.probes.items() if leader else ()):
+        if probe.status.lower() != "disabled":
+            probes[name] = Probe(probe.status.upper(), probe.error)
     return probes
+
+
+def _leader_node(packet: PacketFacts) -> NodeFacts | None:
+    nodes = packet.cluster.nodes
+    leader = packet.cluster.leader
+    return next((n for n in nodes if leader in (n.server.hostname, n.name)), nodes[0] if nodes else None)
 
 
 def _usage(packet: PacketFacts) -> Usage:
@@ -61,10 +97,28 @@ def _jobs(packet: PacketFacts) -> tuple[Job, ...]:
 def _license(packet: PacketFacts) -> LicenseInfo | None:
     lic = packet.license
     if lic is None:
-        return None
-    licensed = bool(lic.users or lic.sku_short_name)
+        return LicenseInfo(is_licensed=False) if packet.format == "current" and packet.cluster.nodes else None
+    licensed = bool(lic.users or lic.sku_short_name or lic.company)
     return LicenseInfo(is_licensed=licensed, sku_short_name=lic.sku_short_name, seats=lic.users,
-                       company=lic.company, licensee=lic.company, is_trial=lic.is_trial)
+                       company=lic.company, licensee=lic.company, is_trial=lic.is_trial, is_gov_sku=lic.is_gov_sku,
+                       issued_at=lic.issued_at, starts_at=lic.starts_at, expires_at=lic.expires_at)
+
+
+def _plugins(packet: PacketFacts) -> tuple[Plugin, ...] | None:
+    """plugins.json lists a plugin as enabled only while it runs: one enabled in the configuration but listed as
+    disabled failed to start or to stay running (upstream's PLUGIN_NOT_RUNNING reads it the same way)."""
+    plugins = []
+    for p in packet.plugins:
+        enabled = p.enabled or p.enabled_in_config is True
+        if p.enabled:
+            nodes = (PluginNode(EVERY_NODE, "running", None),)
+        elif enabled:
+            nodes = (PluginNode(EVERY_NODE, "not running",
+                                "enabled in PluginSettings.PluginStates but listed as disabled in plugins.json"),)
+        else:
+            nodes = ()
+        plugins.append(Plugin(p.id, p.name or p.id, p.version, enabled, nodes))
+    return tuple(plugins) or None
 
 
 def from_packet(packet: PacketFacts, name: str) -> RuleInputs:
@@ -77,19 +131,20 @@ def from_packet(packet: PacketFacts, name: str) -> RuleInputs:
         return Fact(value, member)
 
     diagnostics = "diagnostics.yaml" if packet.format == "current" else "support_packet.yaml"
+    leader_dir = f"{packet.cluster.leader}/" if _ha_layout(packet) and packet.cluster.leader else ""
+    leader_diagnostics = f"{leader_dir}{diagnostics}" + (" (the leader's)" if leader_dir else "")
     stats = "stats.yaml" if packet.format == "current" else "support_packet.yaml"
     return RuleInputs(
         origin=origin,
-        config=fact(packet.sanitized_config or None, "sanitized_config.json",
-                    "this packet has no configuration (packets before v9.11 carry none)"),
-        license=fact(_license(packet), diagnostics, "the packet does not describe the license"),
+        config=fact(packet.sanitized_config or None, f"{leader_dir}sanitized_config.json" + (
+            " (the leader's)" if leader_dir else ""), "this packet has no configuration"),
+        license=fact(_license(packet), leader_diagnostics, "the packet does not describe the license"),
         version=fact(packet.server.version, diagnostics, "the packet does not name the server version"),
         latest_version=absent("the latest release", "a support packet does not say which release is newest"),
         usage=Fact(_usage(packet), stats),
         nodes=fact(_nodes(packet), diagnostics, "this packet does not list the cluster's nodes"),
         jobs=Fact(_jobs(packet), "jobs.yaml" if packet.format == "current" else "support_packet.yaml"),
-        plugins=fact(tuple(Plugin(p.id, p.name or p.id, p.version, p.enabled) for p in packet.plugins) or None,
-                     "plugins.json", "the packet lists no plugins"),
+        plugins=fact(_plugins(packet), "plugins.json", "the packet lists no plugins"),
         server_status=absent("the system ping", "a support packet does not carry the ping's answer"),
         probes=Fact(_probes(packet), diagnostics),
         database=absent("database", "a support packet has no database statistics"),
@@ -97,6 +152,9 @@ def from_packet(packet: PacketFacts, name: str) -> RuleInputs:
         ldap=absent("LDAP", "a support packet has only the server's LDAP test, not the directory's details"),
         saml=absent("SAML IdP metadata", "a support packet does not include the IdP's metadata"),
         search=absent("Elasticsearch", "a support packet has only the search cluster's version and plugins"),
+        database_version=fact(packet.database.version, leader_diagnostics,
+                              "the packet does not name the database version"),
+        cluster_size=_cluster_size(packet, leader_diagnostics),
         now=packet.generated_at or datetime.now(UTC),
     )
 
@@ -106,8 +164,8 @@ def with_packet(inputs: RuleInputs, packet: PacketFacts) -> RuleInputs:
     packet_nodes = {n.hostname: n for n in _nodes(packet) or ()}
     nodes = inputs.nodes
     if nodes.value:
-        nodes = Fact(tuple(dataclasses.replace(n, os=packet_nodes[n.hostname].os) if n.hostname in packet_nodes
-                           else n for n in nodes.value), f"{nodes.source}, diagnostics.yaml")
+        nodes = Fact(tuple(_completed(n, packet_nodes[n.hostname]) if n.hostname in packet_nodes else n
+                           for n in nodes.value), f"{nodes.source}, diagnostics.yaml")
     elif not nodes.known and packet_nodes:
         nodes = Fact(tuple(packet_nodes.values()), "diagnostics.yaml")
     probes = {**_probes(packet), **(inputs.probes.value or {})}  # our own tests win over the packet's
@@ -115,8 +173,25 @@ def with_packet(inputs: RuleInputs, packet: PacketFacts) -> RuleInputs:
     if usage.value is not None:
         usage = Fact(dataclasses.replace(usage.value, bot_accounts=packet.stats.bot_accounts,
                                          single_channel_guests=packet.stats.single_channel_guests), usage.source)
-    return dataclasses.replace(inputs, nodes=nodes, probes=Fact(probes, f"{inputs.probes.source}, diagnostics.yaml"),
-                               usage=usage)
+    packet_inputs = from_packet(packet, "from the server")
+    lic = inputs.license
+    if lic.value is not None and lic.value.is_licensed and lic.value.expires_at is None:
+        packed = packet_inputs.license.value
+        if packed is not None and packed.expires_at is not None:
+            lic = Fact(dataclasses.replace(lic.value, expires_at=packed.expires_at),
+                       f"{lic.source}, {packet_inputs.license.source}")
+    return dataclasses.replace(
+        inputs, nodes=nodes, probes=Fact(probes, f"{inputs.probes.source}, diagnostics.yaml"), usage=usage,
+        license=lic,
+        database_version=inputs.database_version if inputs.database_version.known
+        else packet_inputs.database_version,
+        cluster_size=inputs.cluster_size if inputs.cluster_size.known else packet_inputs.cluster_size)
+
+
+def _completed(live: Node, packed: Node) -> Node:
+    """A live node with what only the packet knows of it."""
+    return dataclasses.replace(live, os=packed.os, open_fds=packed.open_fds, max_fds=packed.max_fds,
+                               build_hash=live.build_hash or packed.build_hash, goroutines=packed.goroutines)
 
 
 def from_live(snapshot: Snapshot) -> RuleInputs:

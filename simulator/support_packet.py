@@ -26,6 +26,7 @@ import yaml
 
 from simulator.api.plugins import manifest_json
 from simulator.ids import new_id
+from simulator.metrics_model import node_families
 from simulator.model import ClusterNode, Job, Plugin, Scenario
 from simulator.sanitize import sanitize_config
 from simulator.server_config import build_config
@@ -153,10 +154,16 @@ def build_packet(scenario: Scenario, config: dict[str, Any], *, include_logs: bo
     sanitized = _packet_config(scenario, config)
     clustered = bool(config["ClusterSettings"]["Enable"]) and len(scenario.nodes) > 1
     host = host_for(scenario)
+    usual_hash = max({n.config_hash for n in scenario.nodes}, key=lambda h: sum(n.config_hash == h
+                                                                                 for n in scenario.nodes))
     for index, node in enumerate(scenario.nodes if clustered else scenario.nodes[:1]):
         prefix = f"{node.hostname}/" if clustered else ""
-        members[prefix + "diagnostics.yaml"] = _yaml(_diagnostics(scenario, config, node, index, host, clustered))
-        members[prefix + "sanitized_config.json"] = _json(sanitized)
+        process = process_sample(scenario, index, now)
+        members[prefix + "diagnostics.yaml"] = _yaml(_diagnostics(scenario, config, node, index, host, clustered,
+                                                                  process, now))
+        members[prefix + "sanitized_config.json"] = _json(
+            sanitized if node.config_hash == usual_hash else drifted_config(sanitized))
+        members[prefix + "goroutines"] = _goroutine_dump(process["goroutines"])
         if not include_logs:
             continue
         if config["LogSettings"]["EnableFile"]:
@@ -264,8 +271,34 @@ def _packet_config(s: Scenario, config: dict[str, Any]) -> dict[str, Any]:
 
 # ------------------------------------------------------------------------------------------------ per node
 
+def process_sample(s: Scenario, index: int, now_ms: int) -> dict[str, int]:
+    """The node's open and maximum file descriptors and goroutines now, as its /metrics would show them."""
+    wanted = {"mattermost_process_open_fds": "open_fds", "mattermost_process_max_fds": "max_fds",
+              "go_goroutines": "goroutines"}
+    sample: dict[str, int] = {}
+    for family in node_families(s, index, [now_ms / 1000]):
+        if family.name in wanted:
+            sample[wanted[family.name]] = int(family.series[0].values[0])
+    return sample
+
+
+def drifted_config(sanitized: dict[str, Any]) -> dict[str, Any]:
+    """The configuration of a node that missed the last edit: its own log level and a stale setting."""
+    drifted = json.loads(json.dumps(sanitized))
+    drifted["LogSettings"]["FileLevel"] = "DEBUG"
+    drifted["ServiceSettings"]["MaximumPayloadSizeBytes"] = 100_000_000
+    return drifted
+
+
+def _goroutine_dump(count: int) -> bytes:
+    """runtime/pprof's goroutine profile with debug=2: one stanza per goroutine."""
+    stanza = ("goroutine {n} [select]:\ngithub.com/mattermost/mattermost/server/v8/channels/app.(*Server).Start."
+              "func1()\n\t/mattermost/server/channels/app/server.go:1042 +0x1a5\n\n")
+    return "".join(stanza.format(n=n + 1) for n in range(count)).encode()
+
+
 def _diagnostics(s: Scenario, config: dict[str, Any], node: ClusterNode, index: int, host: Host,
-                 clustered: bool) -> dict[str, Any]:
+                 clustered: bool, process: dict[str, int], now_ms: int) -> dict[str, Any]:
     count = len(s.nodes) if clustered else 1
     sql, files, ldap = config["SqlSettings"], config["FileSettings"], config["LdapSettings"]
     lic = s.license
@@ -275,7 +308,12 @@ def _diagnostics(s: Scenario, config: dict[str, Any], node: ClusterNode, index: 
         license_block["is_trial"] = True
     if lic is not None and lic.is_gov_sku:
         license_block["is_gov_sku"] = True
+    if lic is not None:  # v12
+        license_block.update({"is_non_production": False, "is_cloud": False, "expires_at": lic.expires_at,
+                              "is_seat_count_enforced": False, "extra_users": 0})
     started = node_started_ms(s, node)
+    master = _share(s.usage.master_db_connections, count, index)
+    in_use = max(1, master // 4)
     diagnostics: dict[str, Any] = {
         "version": DIAGNOSTICS_VERSION,
         "license": license_block,
@@ -292,31 +330,49 @@ def _diagnostics(s: Scenario, config: dict[str, Any], node: ClusterNode, index: 
             "go_version": GO_VERSION,
             "started_at": _rfc3339(started),
             "host_started_at": _rfc3339(started - random.Random(f"{node.id}/boot").randint(2, 90) * 86_400_000),
+            "open_file_descriptors": process["open_fds"],
+            "max_file_descriptors": process["max_fds"],
         },
         "config": {"store_type": "database"},
         "database": {
             "type": sql["DriverName"],
             "version": POSTGRES_VERSION,
             "schema_version": node.schema_version,
-            "master_connections": _share(s.usage.master_db_connections, count, index),
+            "master_connections": master,
             "replica_connections": _share(s.usage.read_db_connections, count, index),
             "search_connections": 0,
+            "master_connections_in_use": in_use,
+            "master_connections_idle": master - in_use,
+            "master_pool_wait_count": 0,
+            "master_pool_wait_duration_ms": 0,
         },
-        # v11 still writes the error under the misspelt "erorr" key.
+        # v12 fixed the "erorr" key of v11.
         "file_store": {"file_status": "OK" if s.health.filestore_ok else "FAIL",
-                       **({} if s.health.filestore_ok else {"erorr": _file_store_error(files)}),
+                       **({} if s.health.filestore_ok else {"error": _file_store_error(files)}),
                        "file_driver": files["DriverName"]},
         "websocket": {"connections": _share(s.usage.websocket_connections, count, index)},
-        "cluster": {"id": _cluster_id(s) if clustered else "", "number_of_nodes": count if clustered else 0},
+        "cluster": {"id": _cluster_id(s) if clustered else "", "number_of_nodes": count if clustered else 0,
+                    "is_leader": index == 0},
+        "notifications": {"email": {"status": "OK" if config["EmailSettings"]["SendEmailNotifications"]
+                                    else "disabled"},
+                          "push": {"status": "OK" if config["EmailSettings"]["SendPushNotifications"]
+                                   else "disabled"}},
     }
     if ldap["Enable"] or ldap["EnableSync"]:
         diagnostics["ldap"] = _ldap_probe(s)
     saml = config["SamlSettings"]
-    diagnostics["saml"] = {"provider_type": _saml_provider(saml["IdpDescriptorURL"]) if saml["Enable"] else ""}
+    diagnostics["saml"] = {"provider_type": _saml_provider(saml["IdpDescriptorURL"]) if saml["Enable"] else "",
+                           "status": "OK" if saml["Enable"] else "disabled"}
     if lic is not None and lic.features.get("Elasticsearch"):
         diagnostics["elastic"] = {"backend": config["ElasticsearchSettings"]["Backend"],
                                   "server_version": ELASTICSEARCH_VERSION,
-                                  "server_plugins": list(ELASTICSEARCH_PLUGINS)}
+                                  "server_plugins": list(ELASTICSEARCH_PLUGINS), "status": "OK"}
+    else:
+        diagnostics["elastic"] = {"status": "disabled"}
+    diagnostics["oauth_providers"] = {
+        name: {"status": "ok" if config[section]["Enable"] else "disabled"}
+        for name, section in (("gitlab", "GitLabSettings"), ("google", "GoogleSettings"),
+                              ("office365", "Office365Settings"), ("openid", "OpenIdSettings"))}
     return diagnostics
 
 

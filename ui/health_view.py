@@ -12,7 +12,7 @@ from health.findings import Finding, Severity, State, Verdict
 LINE_STYLE = {SourceStatus.OK: st.success, SourceStatus.DEGRADED: st.warning, SourceStatus.FORBIDDEN: st.warning,
               SourceStatus.ERROR: st.error, SourceStatus.NOT_CONFIGURED: st.info}
 VERDICT_STYLE = {"critical problems": st.error, "needs attention": st.warning, "healthy": st.success,
-                 "unknown": st.info}
+                 "not enough data": st.warning}
 SEVERITY_ICONS = {Severity.CRITICAL: ":material/error:", Severity.WARNING: ":material/warning:",
                   Severity.INFO: ":material/info:"}
 

@@ -193,6 +193,22 @@ def session_extend(inputs: RuleInputs) -> Check:
     return check(not value, f"ExtendSessionLengthWithActivity = {value}", "true")
 
 
+@rule("MFA_DISABLED", area=AREA, severity=Severity.WARNING,
+      title="Multi-factor authentication is off for password sign-in",
+      remediation="Enable ServiceSettings.EnableMultifactorAuthentication so users who sign in with a password can "
+                  "protect their accounts, then consider enforcing it.", docs=docs.AUTHENTICATION)
+def mfa_disabled(inputs: RuleInputs) -> Check:
+    config = need(inputs.config)
+    if setting(config, "SamlSettings.Enable"):
+        return not_applicable("users sign in through SAML, where the IdP enforces MFA")
+    by_password = setting(config, "EmailSettings.EnableSignInWithEmail") or setting(
+        config, "EmailSettings.EnableSignInWithUsername")
+    if not by_password and not _ldap(inputs):
+        return not_applicable("nobody signs in with a password (email, username and AD/LDAP sign-in are off)")
+    enabled = setting(config, "ServiceSettings.EnableMultifactorAuthentication")
+    return check(not enabled, f"EnableMultifactorAuthentication = {enabled}", "true")
+
+
 @rule("MFA_NOT_ENFORCED", area=AREA, severity=Severity.INFO, title="Multi-factor authentication is not enforced",
       remediation="Enforce MFA for email/password accounts (ServiceSettings.EnforceMultifactorAuthentication), "
                   "or rely on your IdP's MFA through SAML.", docs=docs.AUTHENTICATION)
@@ -200,6 +216,8 @@ def mfa(inputs: RuleInputs) -> Check:
     config = need(inputs.config)
     if setting(config, "SamlSettings.Enable"):
         return not_applicable("users sign in through SAML, where the IdP enforces MFA")
+    if not setting(config, "ServiceSettings.EnableMultifactorAuthentication"):
+        return not_applicable("MFA is off altogether (see MFA_DISABLED)")
     enforce = setting(config, "ServiceSettings.EnforceMultifactorAuthentication")
     return check(not enforce, f"EnforceMultifactorAuthentication = {enforce}", "true")
 

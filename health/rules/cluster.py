@@ -40,8 +40,54 @@ def single_node(inputs: RuleInputs) -> Check:
     cluster = _ha(inputs)
     if cluster is None:
         return not_applicable(OFF)
+    if inputs.cluster_size.known:  # the leader's own count, as upstream's rule reads it
+        size = need(inputs.cluster_size)
+        return check(size < 2, f"the leader counts {size} node(s)", "2 or more nodes")
     nodes = need(inputs.nodes)
     return check(len(nodes) < 2, f"{len(nodes)} node(s) reporting", "2 or more nodes")
+
+
+@rule("CLUSTER_NODE_MISSING", area=AREA, severity=Severity.CRITICAL, title="A cluster node is missing or unreadable",
+      remediation="Check the missing node (service status, its log, network to the other nodes); a node that "
+                  "left the cluster serves stale data to its users. Then make a new support packet.",
+      docs=docs.HIGH_AVAILABILITY)
+def node_missing(inputs: RuleInputs) -> Check:
+    size = need(inputs.cluster_size)
+    nodes = need(inputs.nodes)
+    unreadable = [n.hostname for n in nodes if not n.readable]
+    present = len(nodes) - len(unreadable)
+    observed = f"{present} of {size} node(s) described" + (
+        f"; unreadable: {', '.join(unreadable)}" if unreadable else "")
+    return check(present < size or bool(unreadable), observed, f"all {size} nodes")
+
+
+@rule("CLUSTER_CONFIG_MISMATCH", area=AREA, severity=Severity.WARNING,
+      title="Cluster nodes run with different configurations",
+      remediation="Keep one configuration for the cluster (store it in the database); a node with its own "
+                  "settings behaves differently from the others. Compare the settings named and align them.",
+      docs=docs.HIGH_AVAILABILITY)
+def config_mismatch(inputs: RuleInputs) -> list[Check]:
+    nodes = need(inputs.nodes)
+    hashed = [n for n in nodes if n.config_hash]
+    if len(nodes) < 2:
+        return [not_applicable("fewer than two nodes")]
+    if len(hashed) < 2:
+        raise MissingInput("the nodes' configuration hashes were not reported")
+    leader = next((n for n in hashed if n.is_leader), None)
+    reference = leader.config_hash if leader else max(
+        {n.config_hash for n in hashed}, key=lambda h: sum(n.config_hash == h for n in hashed))
+    checks = []
+    for n in hashed:
+        differs = n.config_hash != reference
+        detail = ""
+        if differs and n.config_differs:
+            shown = ", ".join(n.config_differs[:5])
+            more = len(n.config_differs) - 5
+            detail = f": {shown}" + (f" and {more} more" if more > 0 else "")
+        observed = f"configuration hash {n.config_hash}" + (f" differs{detail}" if differs else "")
+        checks.append(check(differs, observed, f"{reference} like the {'leader' if leader else 'other nodes'}",
+                            subject=n.hostname))
+    return checks
 
 
 @rule("CLUSTER_BAD_ADVERTISE", area=AREA, severity=Severity.CRITICAL,
@@ -71,8 +117,19 @@ def version_skew(inputs: RuleInputs) -> list[Check]:
     if len(nodes) < 2:
         return [not_applicable("fewer than two nodes")]
     newest = max(versions, key=lambda v: tuple(int(p) for p in v.split(".") if p.isdigit()))
-    return [check(n.version != newest, f"runs {n.version}", f"{newest} like the newest node", subject=n.hostname)
-            for n in nodes]
+    # Same version, different builds: a hand-patched or half-replaced binary; the leader's build is the reference.
+    at_newest = [n for n in nodes if n.version == newest and n.build_hash]
+    leader = next((n for n in at_newest if n.is_leader), None)
+    reference = leader.build_hash if leader else (
+        max({n.build_hash for n in at_newest}, key=lambda b: sum(n.build_hash == b for n in at_newest))
+        if at_newest else None)
+    checks = []
+    for n in nodes:
+        other_build = n.version == newest and n.build_hash is not None and n.build_hash != reference
+        observed = f"runs {n.version}" + (f" (build {n.build_hash[:12]})" if other_build else "")
+        threshold = f"{newest} like the newest node" + (f", build {reference[:12]}" if other_build else "")
+        checks.append(check(n.version != newest or other_build, observed, threshold, subject=n.hostname))
+    return checks
 
 
 @rule("CLUSTER_LRU_CACHE", area=AREA, severity=Severity.INFO, title="A large cluster uses the in-memory cache",

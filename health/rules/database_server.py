@@ -6,7 +6,7 @@ from collectors import database as db
 from health.findings import Severity
 from health.inputs import RuleInputs
 from health.rules import docs
-from health.rules.base import Check, MissingInput, check, need, not_applicable, rule
+from health.rules.base import Check, MissingInput, check, need, not_applicable, rule, version_tuple
 
 AREA = "Database"
 POSTGRES_DOCS = "https://www.postgresql.org/docs/current/monitoring-stats.html"
@@ -26,9 +26,18 @@ def _known(value, fact: str, facts):
       title="PostgreSQL is older than Mattermost's next minimum",
       remediation="Plan an upgrade to PostgreSQL 15 or newer (Mattermost v12 requires it).", docs=docs.REQUIREMENTS)
 def postgres_version(inputs: RuleInputs) -> Check:
-    facts = _db(inputs)
-    major = facts.server.major
-    return check(major < 15, f"PostgreSQL {facts.server.text}", "PostgreSQL 15 or newer")
+    # One fact, two sources: the database collector's server_version_num, else the server's own diagnostics.
+    if inputs.database.known:
+        facts = need(inputs.database)
+        return check(facts.server.major < 15, f"PostgreSQL {facts.server.text}", "PostgreSQL 15 or newer")
+    if not inputs.database_version.known:
+        raise MissingInput(f"needs the database or {inputs.database_version.source}: "
+                           f"{inputs.database.missing}; {inputs.database_version.missing}")
+    text = need(inputs.database_version)
+    major = version_tuple(text)[:1]
+    if not major:
+        raise MissingInput(f"the database version {text!r} has no version number")
+    return check(major[0] < 15, f"PostgreSQL {text}", "PostgreSQL 15 or newer")
 
 
 @rule("DB_CONNECTIONS_NEAR_MAX", area=AREA, severity=Severity.CRITICAL,

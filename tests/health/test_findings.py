@@ -23,7 +23,7 @@ def test_warnings_need_attention_and_unknowns_do_not_count_in_the_score():
 def test_all_ok_is_healthy_and_nothing_known_has_no_score():
     assert verdict([finding(Severity.INFO, State.OK)]).label == "healthy"
     empty = verdict([finding(Severity.INFO, State.UNKNOWN)])
-    assert (empty.label, empty.score) == ("unknown", None)
+    assert (empty.label, empty.score) == ("not enough data", None)
     assert "no data to score" in empty.headline
 
 

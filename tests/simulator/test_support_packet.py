@@ -26,17 +26,23 @@ from tests.simulator.conftest import client_for
 WORKSPACE_FILES = {"metadata.yaml", "stats.yaml", "jobs.yaml", "plugins.json"}
 NODE_FILES = {"diagnostics.yaml", "sanitized_config.json", "mattermost.log"}
 # diagnostics.yaml blocks and their keys as the reference gives them (v11.6 plus the newer server fields).
+# The v12 shape of upstream's testdata (server/platform/shared/healthcheck/packet/testdata/ha/*/diagnostics.yaml).
 DIAGNOSTICS_KEYS = {
-    "license": {"company", "users", "sku_short_name"},
+    "license": {"company", "users", "sku_short_name", "is_non_production", "is_cloud", "expires_at",
+                "is_seat_count_enforced", "extra_users"},
     "server": {"os", "architecture", "cpu_cores", "total_memory_mb", "hostname", "version", "build_hash",
-               "installation_type", "process_id", "go_version", "started_at", "host_started_at"},
+               "installation_type", "process_id", "go_version", "started_at", "host_started_at",
+               "open_file_descriptors", "max_file_descriptors"},
     "config": {"store_type"},
     "database": {"type", "version", "schema_version", "master_connections", "replica_connections",
-                 "search_connections"},
+                 "search_connections", "master_connections_in_use", "master_connections_idle",
+                 "master_pool_wait_count", "master_pool_wait_duration_ms"},
     "websocket": {"connections"},
-    "cluster": {"id", "number_of_nodes"},
-    "saml": {"provider_type"},
-    "elastic": {"backend", "server_version", "server_plugins"},
+    "cluster": {"id", "number_of_nodes", "is_leader"},
+    "notifications": {"email", "push"},
+    "saml": {"provider_type", "status"},
+    "elastic": {"backend", "server_version", "server_plugins", "status"},
+    "oauth_providers": {"gitlab", "google", "office365", "openid"},
 }
 STATS_KEYS = ["registered_users", "active_users", "daily_active_users", "monthly_active_users", "deactivated_users",
               "guests", "single_channel_guests", "bot_accounts", "posts", "channels", "teams", "slash_commands",
@@ -142,7 +148,7 @@ def test_diagnostics_fields_and_values(sim: RunningSimulator, packet: zipfile.Zi
 def test_degraded_diagnostics_report_the_failures(degraded: RunningSimulator) -> None:
     zf = zipfile.ZipFile(io.BytesIO(download(degraded, degraded.admin_token).content))
     d = read_yaml(zf, "mm-1/diagnostics.yaml")
-    assert d["file_store"]["file_status"] == "FAIL" and "Access Denied" in d["file_store"]["erorr"]  # v11's key
+    assert d["file_store"]["file_status"] == "FAIL" and "Access Denied" in d["file_store"]["error"]  # v12's key
     assert d["ldap"]["status"] == "FAIL" and "i/o timeout" in d["ldap"]["error"]
     assert "server_name" not in d["ldap"]
     assert read_yaml(zf, "mm-3/diagnostics.yaml")["server"]["version"] == "11.5.4"
@@ -278,7 +284,7 @@ def test_standalone_server_keeps_everything_at_the_root() -> None:
     scenario = dataclasses.replace(scenario, nodes=scenario.nodes[:1])
     zf = zipfile.ZipFile(io.BytesIO(build_packet(scenario, build_config(scenario))))
     assert {"diagnostics.yaml", "sanitized_config.json", "mattermost.log"} <= set(zf.namelist())
-    assert read_yaml(zf, "diagnostics.yaml")["cluster"] == {"id": "", "number_of_nodes": 0}
+    assert read_yaml(zf, "diagnostics.yaml")["cluster"] == {"id": "", "number_of_nodes": 0, "is_leader": True}
 
 
 def test_saml_provider_is_detected_from_the_metadata_url() -> None:
