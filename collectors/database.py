@@ -25,6 +25,22 @@ from psycopg.rows import dict_row
 from collectors import database_models as models
 from collectors import database_queries as queries
 from collectors.base import SourceResult, SourceStatus
+from collectors.database_models import (
+    FACT_CHANNEL_TYPES,
+    FACT_CONNECTIONS,
+    FACT_IDLE,
+    FACT_LOCKS,
+    FACT_LONGEST,
+    FACT_POSTS,
+    FACT_POSTS_TABLE,
+    FACT_REPLICATION,
+    FACT_SCHEMA,
+    FACT_SERVER,
+    FACT_SESSIONS,
+    FACT_TABLES,
+    FACT_TOP_CHANNELS,
+    FACT_TOP_TEAMS,
+)
 from settings import DatabaseSettings
 
 if TYPE_CHECKING:
@@ -40,20 +56,6 @@ NETWORK_GRACE_S = 5.0
 MIN_CONNECT_TIMEOUT_S = 2  # libpq's floor for connect_timeout
 _SIMPLE_IDENTIFIER = re.compile(r"^[a-z_][a-z0-9_$]*$")
 
-FACT_SERVER = "Server version and statistics"
-FACT_CONNECTIONS = "Connections by state"
-FACT_IDLE = "Idle-in-transaction sessions"
-FACT_LONGEST = "Longest running query"
-FACT_LOCKS = "Lock waits"
-FACT_TABLES = "Largest tables"
-FACT_POSTS_TABLE = "Posts table maintenance"
-FACT_REPLICATION = "Replication"
-FACT_SCHEMA = "Schema version"
-FACT_CHANNEL_TYPES = "Channels by type"
-FACT_TOP_TEAMS = "Top teams"
-FACT_TOP_CHANNELS = "Top channels"
-FACT_POSTS = "Posts by hour and weekday"
-FACT_SESSIONS = "Active sessions"
 
 
 class DatabaseUnavailable(Exception):

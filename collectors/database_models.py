@@ -12,6 +12,22 @@ from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
+# The facts the database collector reports, by the names its `missing` map uses.
+FACT_SERVER = "Server version and statistics"
+FACT_CONNECTIONS = "Connections by state"
+FACT_IDLE = "Idle-in-transaction sessions"
+FACT_LONGEST = "Longest running query"
+FACT_LOCKS = "Lock waits"
+FACT_TABLES = "Largest tables"
+FACT_POSTS_TABLE = "Posts table maintenance"
+FACT_REPLICATION = "Replication"
+FACT_SCHEMA = "Schema version"
+FACT_CHANNEL_TYPES = "Channels by type"
+FACT_TOP_TEAMS = "Top teams"
+FACT_TOP_CHANNELS = "Top channels"
+FACT_POSTS = "Posts by hour and weekday"
+FACT_SESSIONS = "Active sessions"
+
 QUERY_CHARS = 200
 CHANNEL_TYPES = {"O": "public", "P": "private", "D": "direct", "G": "group"}
 EPOCH_ISO_WEEKDAY = 4  # 1970-01-01 was a Thursday

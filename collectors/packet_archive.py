@@ -9,12 +9,13 @@ from __future__ import annotations
 
 import contextlib
 import io
+import itertools
 import json
 import re
 import struct
 import zipfile
 import zlib
-from collections import deque
+from collections import Counter, deque
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from pathlib import Path
@@ -25,9 +26,20 @@ import yaml
 from collectors import support_packet_models as models
 
 MAX_MEMBER_BYTES = 32 * 1024 * 1024  # YAML, JSON and text members; logs are streamed instead
+MAX_MEMBERS = 20_000  # zip entries read from the directory; Python's zipfile holds ~700 bytes for each
+MAX_COMPRESSION_RATIO = 200  # expanded : compressed, for members above RATIO_FLOOR_BYTES (deflate gives ~1000:1)
+RATIO_FLOOR_BYTES = 4 * 1024 * 1024
+# Expanded log bytes read from one packet, all logs together: the scan runs at 170-260 MB/s on 2 cores, so this
+# keeps the worst packet near 10 s while a 3-node packet of 300 MB logs is read whole.
+MAX_STREAMED_BYTES = 2 * 1024**3
+MAX_NESTING_DEPTH = 64  # levels of YAML and JSON nesting; Mattermost's own members use fewer than 10
+MAX_YAML_ALIASES = 100  # Mattermost writes no YAML aliases at all
+MAX_YAML_NODES = 1_000_000  # YAML nodes once aliases are expanded (a diagnostics.yaml has a few hundred)
+MAX_SAFE_YAML_BYTES = 1024 * 1024  # suspicious YAML is parsed by the slow pure-Python loader only up to this size
+LOG_CHUNK_BYTES = 4 * 1024 * 1024
 LOG_EXCERPT_LINES = 10
 MAX_EXCERPT_LINE = 2000
-MAX_LOG_LINE_READ = 64 * 1024
+MAX_LOG_LINE_READ = 64 * 1024  # of a longer line only this much is judged and kept
 ZIP_KEY = "(zip)"  # the unreadable key for the archive itself
 
 _LOCAL_HEADER = struct.Struct("<4sHHHHHIIIHH")
@@ -37,6 +49,17 @@ _ENCRYPTED, _DATA_DESCRIPTOR, _UTF8_NAME = 0x1, 0x8, 0x800
 _JSON_LEVEL = re.compile(rb'"level"\s*:\s*"([A-Za-z]+)"')
 _TEXT_LEVEL = re.compile(rb"^\s*\[?(debug|info|warn|warning|error|fatal|critical|panic|dpanic)\b|\blevel=(\w+)",
                          re.IGNORECASE)
+# The two above applied to every line of a chunk at once: each match starts at the newline before its line, so
+# [^\S\n] stands for \s and no match crosses a line end.
+# Its first branch is the shape Mattermost writes (timestamp first, then level), found without the lazy scan.
+_LINE_LEVEL = re.compile(
+    rb'\n(?:\{"timestamp":"[^"\n]*","level":"([A-Za-z]+)"'
+    rb'|[^\S\n]*\{[^\n]*?"level"[^\S\n]*:[^\S\n]*"([A-Za-z]+)"'
+    rb"|(?i:(?![^\S\n]*\{)(?:[^\S\n]*\[?(debug|info|warn|warning|error|fatal|critical|panic|dpanic)\b"
+    rb"|[^\n]*?\blevel=(\w+))))")
+_BLANK_LINE = re.compile(rb"\n[ \t\r\x0b\x0c]*(?=\n)")
+_NONBLANK_LINE = re.compile(rb"\n([ \t\r\x0b\x0c]*[^ \t\r\n\x0b\x0c][^\n]*)")
+_NONBLANK_REVERSED = re.compile(rb"\n([^\n]*[^ \t\r\n\x0b\x0c][^\n]*)")
 _ERROR_LEVELS = {b"error", b"fatal", b"critical", b"panic", b"dpanic"}
 _WARN_LEVELS = {b"warn", b"warning"}
 # Credentials inside URLs (ElasticsearchSettings.ConnectionURL, logging targets): Mattermost leaves them in.
@@ -53,38 +76,151 @@ class Unreadable(Exception):
     """One member could not be read; the message is the sentence for PacketFacts.unreadable."""
 
 
+class ExpansionCapped(OSError):
+    """The logs of one packet expanded past MAX_STREAMED_BYTES: reading stops like at a damaged spot."""
+
+
+class _CappedZipFile(zipfile.ZipFile):
+    """A ZipFile that reads at most MAX_MEMBERS entries of the central directory: the standard one reads all of
+    them, and a directory of a million tiny members would cost hundreds of megabytes before anything is read."""
+
+    entries_total = 0
+
+    def _RealGetContents(self) -> None:
+        fp = self.fp
+        try:
+            endrec = zipfile._EndRecData(fp)  # type: ignore[attr-defined]
+        except OSError:
+            raise zipfile.BadZipFile("File is not a zip file") from None
+        if not endrec:
+            raise zipfile.BadZipFile("File is not a zip file")
+        self.entries_total = endrec[zipfile._ECD_ENTRIES_TOTAL]  # type: ignore[attr-defined]
+        if self.entries_total <= MAX_MEMBERS:
+            super()._RealGetContents()  # type: ignore[misc]
+            return
+        size_cd, offset_cd = endrec[zipfile._ECD_SIZE], endrec[zipfile._ECD_OFFSET]  # type: ignore[attr-defined]
+        self._comment = endrec[zipfile._ECD_COMMENT]  # type: ignore[attr-defined]
+        concat = endrec[zipfile._ECD_LOCATION] - size_cd - offset_cd  # type: ignore[attr-defined]
+        if endrec[zipfile._ECD_SIGNATURE] == zipfile.stringEndArchive64:  # type: ignore[attr-defined]
+            concat -= zipfile.sizeEndCentDir64 + zipfile.sizeEndCentDir64Locator  # type: ignore[attr-defined]
+        self.start_dir = offset_cd + concat
+        if self.start_dir < 0:
+            raise zipfile.BadZipFile("Bad offset for central directory")
+        fp.seek(self.start_dir, 0)
+        for _ in range(MAX_MEMBERS):
+            header = fp.read(_CENTRAL.size)
+            if len(header) != _CENTRAL.size:
+                raise zipfile.BadZipFile("Truncated central directory")
+            fields = _CENTRAL.unpack(header)
+            if fields[0] != _CENTRAL_SIGNATURE:
+                raise zipfile.BadZipFile("Bad magic number for central directory")
+            raw_name = fp.read(fields[12])
+            flags = fields[5]
+            x = zipfile.ZipInfo(raw_name.decode("utf-8" if flags & _UTF8_NAME else "cp437", "replace"))
+            x.extra, x.comment = fp.read(fields[13]), fp.read(fields[14])
+            (x.create_version, x.create_system, x.extract_version, x.reserved, x.flag_bits, x.compress_type,
+             raw_time, raw_date, x.CRC, x.compress_size, x.file_size) = fields[1:12]
+            x.volume, x.internal_attr, x.external_attr = fields[15:18]
+            x._raw_time = raw_time  # type: ignore[attr-defined]
+            x.date_time = ((raw_date >> 9) + 1980, (raw_date >> 5) & 0xF, raw_date & 0x1F,
+                           raw_time >> 11, (raw_time >> 5) & 0x3F, (raw_time & 0x1F) * 2)
+            x.header_offset = fields[18]
+            try:
+                x._decodeExtra()  # type: ignore[attr-defined]
+            except TypeError:  # Python 3.13 and later want the name's CRC
+                x._decodeExtra(zlib.crc32(raw_name))  # type: ignore[attr-defined]
+            x.header_offset += concat
+            self.filelist.append(x)
+            self.NameToInfo[x.filename] = x
+
+
+_CENTRAL = struct.Struct("<4s4B4HL2L5H2L")
+_CENTRAL_SIGNATURE = b"PK\x01\x02"
+
+
+def unsafe_name(name: str) -> bool:
+    """An absolute name, a drive letter or a `..` part: a name that would land outside a folder it is unpacked in."""
+    parts = name.replace("\\", "/").split("/")
+    return (name.startswith(("/", "\\")) or re.match(r"[A-Za-z]:", name) is not None or ".." in parts
+            or "\x00" in name)
+
+
 class Archive:
     """The members of a zip. An intact zip is read through its central directory; a zip cut short (an
-    interrupted download) has lost that directory, so its members are recovered from their local headers."""
+    interrupted download) has lost that directory, so its members are recovered from their local headers.
 
-    def __init__(self, zf: zipfile.ZipFile | None, recovered: dict[str, tuple[bytes, bool]] | None = None):
+    `names` holds files only: no directory entries, no unsafe names (those are in `problems`, name -> sentence),
+    at most MAX_MEMBERS of them. `notes` are sentences about the archive as a whole."""
+
+    def __init__(self, zf: zipfile.ZipFile | None, recovered: dict[str, tuple[bytes, bool]] | None = None,
+                 refused: dict[str, str] | None = None):
         self._zf = zf
         self._recovered = recovered or {}
-        if zf is not None:
-            self.names = [i.filename for i in zf.infolist() if not i.is_dir()]
-        else:
-            self.names = [n for n in self._recovered if not n.endswith("/")]
+        self._refused = refused or {}
+        self.problems: dict[str, str] = {}
+        self.notes: list[str] = []
+        self.streamed = 0  # expanded log bytes read so far, against MAX_STREAMED_BYTES
+        listed = [i.filename for i in zf.infolist()] if zf is not None else list(self._recovered)
+        names: dict[str, None] = {}
+        for name in listed:
+            if name.endswith("/"):
+                continue
+            if unsafe_name(name):
+                self.problems[name] = f"{name} has an unsafe member name (absolute or with ..), so it was not read."
+            else:
+                names[name] = None
+        self.names = list(names)
+        self._name_set = set(names)
+        if self.problems:
+            shown = ", ".join(repr(n) for n in list(self.problems)[:3])
+            more = f" and {len(self.problems) - 3} more" if len(self.problems) > 3 else ""
+            self.notes.append(f"{len(self.problems)} members have an unsafe member name (absolute or with ..): "
+                              f"{shown}{more}; they were not read.")
+        total = getattr(zf, "entries_total", 0) if zf is not None else 0
+        if total > MAX_MEMBERS or (zf is None and len(listed) >= MAX_MEMBERS):
+            count = f"{total:,}" if total > MAX_MEMBERS else "more than that"
+            self.notes.append(f"The zip holds {count} members; only the first {MAX_MEMBERS:,} were read, the rest "
+                              "is not analysed.")
 
     def __contains__(self, name: str) -> bool:
-        return name in self.names
+        return name in self._name_set
 
     def close(self) -> None:
         if self._zf is not None:
             self._zf.close()
 
+    def _check_sizes(self, name: str, expanded: int, compressed: int, limit: int | None) -> None:
+        if limit is not None and expanded > limit:
+            raise Unreadable(f"{name} is larger than {limit // 2**20} MB, so it was not read")
+        if expanded > RATIO_FLOOR_BYTES and expanded > MAX_COMPRESSION_RATIO * max(compressed, 1):
+            raise Unreadable(f"{name} would expand {expanded // max(compressed, 1):,} times "
+                             f"({compressed:,} bytes to {expanded:,}), more than the {MAX_COMPRESSION_RATIO}:1 "
+                             "a real member reaches (a zip bomb)")
+
+    def _info(self, name: str) -> zipfile.ZipInfo:
+        if name not in self:
+            raise Unreadable(self.problems.get(name, f"{name} is not in the packet").removesuffix(
+                ", so it was not read."))
+        assert self._zf is not None
+        info = self._zf.getinfo(name)
+        if info.flag_bits & _ENCRYPTED:
+            raise Unreadable(f"{name} is encrypted")
+        return info
+
     def read(self, name: str) -> bytes:
         if self._zf is None:
+            if name not in self:
+                raise Unreadable(f"{name} is not in the packet")
+            if name in self._refused:
+                raise Unreadable(self._refused[name])
             data, complete = self._recovered[name]
             if not complete:
                 raise Unreadable(f"{name} is cut off: the zip ends inside it")
             if len(data) > MAX_MEMBER_BYTES:
                 raise Unreadable(f"{name} is larger than {MAX_MEMBER_BYTES // 2**20} MB, so it was not read")
             return data
-        info = self._zf.getinfo(name)
-        if info.flag_bits & _ENCRYPTED:
-            raise Unreadable(f"{name} is encrypted")
-        if info.file_size > MAX_MEMBER_BYTES:
-            raise Unreadable(f"{name} is larger than {MAX_MEMBER_BYTES // 2**20} MB, so it was not read")
+        info = self._info(name)
+        self._check_sizes(name, info.file_size, info.compress_size, MAX_MEMBER_BYTES)
         try:
             with self._zf.open(info) as fh:
                 data = fh.read(MAX_MEMBER_BYTES + 1)
@@ -96,23 +232,27 @@ class Archive:
 
     @contextlib.contextmanager
     def stream(self, name: str) -> Iterator[tuple[IO[bytes], bool]]:
-        """A member as a byte stream, and whether it is whole."""
+        """A member as a byte stream, and whether it is whole. All streams of one archive together stop after
+        MAX_STREAMED_BYTES with ExpansionCapped (an OSError, so readers treat it like a damaged spot)."""
         if self._zf is None:
+            if name not in self:
+                raise Unreadable(f"{name} is not in the packet")
+            if name in self._refused:
+                raise Unreadable(self._refused[name])
             data, complete = self._recovered[name]
-            yield io.BytesIO(data), complete
+            yield _Metered(io.BytesIO(data), self), complete  # type: ignore[misc]
             return
-        info = self._zf.getinfo(name)
-        if info.flag_bits & _ENCRYPTED:
-            raise Unreadable(f"{name} is encrypted")
+        info = self._info(name)
+        self._check_sizes(name, info.file_size, info.compress_size, None)
         try:
             fh = self._zf.open(info)
         except (zipfile.BadZipFile, NotImplementedError, RuntimeError, OSError) as exc:
             raise Unreadable(f"{name} is damaged in the zip ({exc})") from None
         with fh:
-            yield fh, True
+            yield _Metered(fh, self), True  # type: ignore[misc]
 
     def modified(self, name: str) -> datetime | None:
-        if self._zf is None or name not in self.names:
+        if self._zf is None or name not in self:
             return None
         stamp = self._zf.getinfo(name).date_time
         if stamp[0] <= 1980:  # writers that set no time leave the DOS epoch
@@ -121,8 +261,36 @@ class Archive:
         return datetime(*stamp, tzinfo=UTC)
 
 
+class _Metered:
+    """A member stream that counts its expanded bytes against the archive's MAX_STREAMED_BYTES."""
+
+    def __init__(self, fh: IO[bytes], archive: Archive) -> None:
+        self._fh, self._archive = fh, archive
+
+    def _count(self, data: bytes) -> bytes:
+        self._archive.streamed += len(data)
+        if self._archive.streamed > MAX_STREAMED_BYTES:
+            raise ExpansionCapped(f"the packet's logs expand to more than {MAX_STREAMED_BYTES // 2**30} GiB in "
+                                  "total, so reading stopped there")
+        return data
+
+    def read(self, n: int = -1) -> bytes:
+        left = MAX_STREAMED_BYTES - self._archive.streamed + 1
+        return self._count(self._fh.read(left if n is None or n < 0 else min(n, max(left, 1))))
+
+    def readline(self, limit: int = -1) -> bytes:
+        return self._count(self._fh.readline(limit))
+
+    def readable(self) -> bool:
+        return True
+
+    def close(self) -> None:
+        self._fh.close()
+
+
 def open_archive(source: Path | bytes, label: str) -> tuple[Archive, str | None]:
-    """The archive, and a sentence when it had to be recovered from a cut-off zip."""
+    """The archive, and a sentence about the archive as a whole (ZIP_KEY's): it had to be recovered from a
+    cut-off zip, it has more than MAX_MEMBERS members, or members with unsafe names."""
     try:
         if isinstance(source, bytes):
             head = source[:4]
@@ -134,17 +302,20 @@ def open_archive(source: Path | bytes, label: str) -> tuple[Archive, str | None]
     if head not in (_LOCAL_SIGNATURE, _EMPTY_ZIP_SIGNATURE):
         raise PacketError(_not_a_zip(label, head))
     try:
-        return Archive(zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source)), None
-    except (zipfile.BadZipFile, ValueError, struct.error, EOFError, OSError):
+        archive = Archive(_CappedZipFile(io.BytesIO(source) if isinstance(source, bytes) else source))
+        return archive, " ".join(archive.notes) or None
+    except (zipfile.BadZipFile, ValueError, struct.error, EOFError, OSError, NotImplementedError):
         pass  # no usable directory at the end: recover what the local headers still describe
-    recovered = _recover_members(source if isinstance(source, bytes) else source.read_bytes())
+    refused: dict[str, str] = {}
+    recovered = _recover_members(source if isinstance(source, bytes) else source.read_bytes(), refused)
     if not recovered:
         raise PacketError(f"{label} starts like a zip but no member could be read from it: the file is damaged.")
     whole = sum(1 for _, complete in recovered.values() if complete)
-    return Archive(None, recovered), (
+    archive = Archive(None, recovered, refused)
+    return archive, " ".join([
         f"The zip is cut off (its directory at the end is missing, as after an interrupted download): "
         f"{whole} of the {len(recovered)} members found were read whole, and whatever came after is lost; "
-        "download the packet again.")
+        "download the packet again.", *archive.notes])
 
 
 def _not_a_zip(label: str, head: bytes) -> str:
@@ -156,11 +327,13 @@ def _not_a_zip(label: str, head: bytes) -> str:
     return f"{label} is not a zip file (it starts with {head!r})."
 
 
-def _recover_members(data: bytes) -> dict[str, tuple[bytes, bool]]:
-    """Walk the local file headers from the start: name -> (content, whether it was read whole)."""
+def _recover_members(data: bytes, refused: dict[str, str]) -> dict[str, tuple[bytes, bool]]:
+    """Walk the local file headers from the start: name -> (content, whether it was read whole); a member that
+    expands like a zip bomb goes to `refused` with the reason instead."""
     members: dict[str, tuple[bytes, bool]] = {}
     pos = 0
-    while data.startswith(_LOCAL_SIGNATURE, pos) and pos + _LOCAL_HEADER.size <= len(data):
+    while (data.startswith(_LOCAL_SIGNATURE, pos) and pos + _LOCAL_HEADER.size <= len(data)
+           and len(members) < MAX_MEMBERS):
         _, _, flags, method, _, _, _, size, _, name_len, extra_len = _LOCAL_HEADER.unpack_from(data, pos)
         name_at = pos + _LOCAL_HEADER.size
         name = data[name_at:name_at + name_len].decode("utf-8" if flags & _UTF8_NAME else "cp437", "replace")
@@ -173,21 +346,25 @@ def _recover_members(data: bytes) -> dict[str, tuple[bytes, bool]]:
                 break
             pos = start + size
             continue
-        body = data[start:start + size] if sized else data[start:]
         if method == 0:
+            body = data[start:start + size]
             members[name] = (body, len(body) == size)
             pos = start + size
             continue
-        inflater = zlib.decompressobj(-zlib.MAX_WBITS)
         try:
-            content = inflater.decompress(body, MAX_MEMBER_BYTES * 8)
+            content, eof, used = _inflate(memoryview(data)[start:start + size] if sized else memoryview(data)[start:])
         except zlib.error:
             members[name] = (b"", False)
             break
-        members[name] = (content, inflater.eof)
-        if not inflater.eof:
+        except Unreadable as exc:
+            members[name], refused[name] = (b"", False), str(exc).replace("the member", name)
+            if not sized:
+                break
+            pos = start + size
+            continue
+        members[name] = (content, eof)
+        if not eof:
             break
-        used = len(body) - len(inflater.unused_data)
         if sized:
             pos = start + size
         else:
@@ -196,6 +373,27 @@ def _recover_members(data: bytes) -> dict[str, tuple[bytes, bool]]:
                 break
             pos = found
     return members
+
+
+def _inflate(body: memoryview) -> tuple[bytes, bool, int]:
+    """A raw deflate stream expanded piece by piece: (content, whether it ended, compressed bytes it used). Raises
+    Unreadable as soon as it expands past MAX_COMPRESSION_RATIO; stops at MAX_MEMBER_BYTES * 8."""
+    inflater = zlib.decompressobj(-zlib.MAX_WBITS)
+    pieces: list[bytes] = []
+    size = fed = 0
+    while fed < len(body) and not inflater.eof and size <= MAX_MEMBER_BYTES * 8:
+        pending: bytes | memoryview = body[fed:fed + 2**20]
+        fed += len(pending)
+        while pending and not inflater.eof and size <= MAX_MEMBER_BYTES * 8:
+            piece = inflater.decompress(pending, LOG_CHUNK_BYTES)
+            pending = inflater.unconsumed_tail
+            pieces.append(piece)
+            size += len(piece)
+            used = fed - len(pending) - len(inflater.unused_data)
+            if size > RATIO_FLOOR_BYTES and size > MAX_COMPRESSION_RATIO * max(used, 1):
+                raise Unreadable(f"the member would expand more than {MAX_COMPRESSION_RATIO} times, more than a real "
+                                 "member does (a zip bomb)")
+    return b"".join(pieces), inflater.eof, fed - len(inflater.unused_data)
 
 
 # ------------------------------------------------------------------------------------------- member text
@@ -213,15 +411,37 @@ def load_yaml(archive: Archive, name: str, unreadable: dict[str, str]) -> dict[s
     raw = read_member(archive, name, unreadable)
     if raw is None:
         return None
+    text = decode(name, raw, unreadable)
+    # libyaml's composer recurses in C and crashes the process on deep nesting, so it only gets what is plainly
+    # shallow; anything else goes to the pure-Python loader, where the depth ends in a RecursionError.
+    shallow = _bracket_depth(raw, skip_strings=False) <= MAX_NESTING_DEPTH and not _deep_block(raw)
+    if not shallow and _bracket_depth(raw, skip_strings=True) > MAX_NESTING_DEPTH:
+        unreadable[name] = _too_deep(name, "YAML")
+        return None
+    if not shallow and len(raw) > MAX_SAFE_YAML_BYTES:
+        unreadable[name] = (f"{name} is nested too deeply to be read safely at {len(raw) // 2**10:,} KB, so its "
+                            "facts are missing.")
+        return None
+    # The base loader keeps every scalar a string: "15.10" stays a version instead of becoming 15.1.
+    loader_class = getattr(yaml, "CBaseLoader", yaml.BaseLoader) if shallow else yaml.BaseLoader
+    loader = loader_class(text)
     try:
-        # The base loader keeps every scalar a string: "15.10" stays a version instead of becoming 15.1.
-        value = yaml.load(decode(name, raw, unreadable), Loader=getattr(yaml, "CBaseLoader", yaml.BaseLoader))
+        node = loader.get_single_node()
+        if node is not None and (problem := _yaml_problem(name, node)):
+            unreadable[name] = problem
+            return None
+        value = loader.construct_document(node) if node is not None else None
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         where = f" at line {mark.line + 1}, column {mark.column + 1}" if mark is not None else ""
         problem = getattr(exc, "problem", None) or type(exc).__name__
         unreadable[name] = f"{name} is not valid YAML ({problem}{where}), so its facts are missing."
         return None
+    except RecursionError:
+        unreadable[name] = _too_deep(name, "YAML")
+        return None
+    finally:
+        loader.dispose()
     if not isinstance(value, dict):
         unreadable[name] = f"{name} does not hold a YAML mapping, so its facts are missing."
         return None
@@ -232,8 +452,14 @@ def load_json(archive: Archive, name: str, unreadable: dict[str, str]) -> dict[s
     raw = read_member(archive, name, unreadable)
     if raw is None:
         return None
+    if _bracket_depth(raw, skip_strings=True) > MAX_NESTING_DEPTH:
+        unreadable[name] = _too_deep(name, "JSON")
+        return None
     try:
         value = json.loads(decode(name, raw, unreadable))
+    except RecursionError:
+        unreadable[name] = _too_deep(name, "JSON")
+        return None
     except ValueError as exc:
         where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
         reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
@@ -243,6 +469,83 @@ def load_json(archive: Archive, name: str, unreadable: dict[str, str]) -> dict[s
         unreadable[name] = f"{name} does not hold a JSON object, so its facts are missing."
         return None
     return value
+
+
+def _too_deep(name: str, kind: str) -> str:
+    return (f"{name} nests {kind} more than {MAX_NESTING_DEPTH} levels deep, deeper than any real packet member, "
+            "so it was not parsed and its facts are missing.")
+
+
+_QUOTED = re.compile(rb'"(?:[^"\\\n]|\\.)*"')
+_NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
+_BRACKET_STEP = [0] * 256
+for _open, _close in (b"[]", b"{}"):
+    _BRACKET_STEP[_open], _BRACKET_STEP[_close] = 1, -1
+_DEEP_BLOCK = re.compile(rb"\n[ \t?:-]{%d}" % MAX_NESTING_DEPTH)
+
+
+def _bracket_depth(data: bytes, *, skip_strings: bool) -> int:
+    """How many [ and { are open at most, counted over the bytes without parsing (a bracket inside a one-line
+    double-quoted string is not counted when `skip_strings`)."""
+    if data.count(b"[") + data.count(b"{") <= MAX_NESTING_DEPTH:
+        return 0
+    if skip_strings:
+        data = _QUOTED.sub(b"", data)
+    brackets = data.translate(None, _NOT_BRACKETS)
+    return max(itertools.accumulate(map(_BRACKET_STEP.__getitem__, brackets)), default=0)
+
+
+def _deep_block(data: bytes) -> bool:
+    """A line indented (or led by - ? : indicators) as far as MAX_NESTING_DEPTH block levels could need."""
+    return _DEEP_BLOCK.search(data) is not None or _DEEP_BLOCK.match(b"\n" + data[:MAX_NESTING_DEPTH]) is not None
+
+
+def _yaml_problem(name: str, root: yaml.Node) -> str | None:
+    """Depth, aliases and expanded size of a composed YAML document, measured on the node graph (an alias is the
+    same node object met again), so a billion-laughs document is refused before anything is expanded."""
+    sizes: dict[int, int] = {}
+    aliases = 0
+    stack: list[tuple[yaml.Node, bool]] = [(root, False)]
+    depth = 0
+    on_path: set[int] = set()
+    while stack:
+        node, done = stack.pop()
+        key = id(node)
+        if done:
+            on_path.discard(key)
+            depth -= 1
+            sizes[key] = 1 + sum(sizes[id(child)] for child in _children(node))
+            if sizes[key] > MAX_YAML_NODES:
+                how = " through its aliases (a \"billion laughs\" document)" if aliases else ""
+                return (f"{name} expands to more than {MAX_YAML_NODES:,} YAML values{how}, so it was not read and "
+                        "its facts are missing.")
+            continue
+        if key in sizes:
+            aliases += 1
+            if aliases > MAX_YAML_ALIASES:
+                return (f"{name} uses more than {MAX_YAML_ALIASES} YAML aliases, which Mattermost never writes (it "
+                        "looks like a \"billion laughs\" document), so it was not read and its facts are missing.")
+            continue
+        if key in on_path:
+            return f"{name} holds a YAML alias to itself, so it was not read and its facts are missing."
+        depth += 1
+        if depth > MAX_NESTING_DEPTH:
+            return _too_deep(name, "YAML")
+        on_path.add(key)
+        stack.append((node, True))
+        for child in _children(node):
+            if id(child) in on_path:
+                return f"{name} holds a YAML alias to itself, so it was not read and its facts are missing."
+            stack.append((child, False))
+    return None
+
+
+def _children(node: yaml.Node) -> list[yaml.Node]:
+    if isinstance(node, yaml.SequenceNode):
+        return list(node.value)
+    if isinstance(node, yaml.MappingNode):
+        return [part for pair in node.value for part in pair]
+    return []
 
 
 def read_member(archive: Archive, name: str, unreadable: dict[str, str]) -> bytes | None:
@@ -267,49 +570,126 @@ def mask_url_credentials(value: Any) -> Any:
 # ------------------------------------------------------------------------------------------------- logs
 
 def scan_log(archive: Archive, name: str, unreadable: dict[str, str]) -> models.LogExcerpt | None:
-    """Counts and the first and last lines of a log, read as a stream: logs are the one member that can be
-    hundreds of megabytes."""
-    head: list[str] = []
-    tail: deque[str] = deque(maxlen=LOG_EXCERPT_LINES)
-    lines = errors = warnings = invalid = 0
+    """Counts and the first and last lines of a log, read as a stream in LOG_CHUNK_BYTES pieces: logs are the
+    one member that can be hundreds of megabytes, so the per-line work happens inside bytes methods and regexes
+    applied to whole chunks, and memory stays at a few chunks whatever the log's size."""
+    scan = _LogScan()
     try:
         with archive.stream(name) as (fh, complete):
-            continuation = False
             try:
-                while raw := fh.readline(MAX_LOG_LINE_READ):
-                    # A line longer than the read limit arrives in pieces; only its first piece counts.
-                    first_piece, continuation = not continuation, not raw.endswith(b"\n")
-                    if not first_piece or not raw.strip():
-                        continue
-                    lines += 1
-                    level = _log_level(raw)
-                    errors += level in _ERROR_LEVELS
-                    warnings += level in _WARN_LEVELS
-                    try:
-                        line = raw.decode("utf-8")
-                    except UnicodeDecodeError:
-                        invalid += 1
-                        line = raw.decode("utf-8", "replace")
-                    line = mask_url_credentials(line.rstrip("\r\n"))[:MAX_EXCERPT_LINE]
-                    if len(head) < LOG_EXCERPT_LINES:
-                        head.append(line)
-                    else:
-                        tail.append(line)
+                while chunk := fh.read(LOG_CHUNK_BYTES):
+                    scan.feed(chunk)
+                scan.finish()
+            except ExpansionCapped as exc:
+                complete = False
+                unreadable[name] = f"{name} was read up to line {scan.lines} only: {exc}."
             except (zipfile.BadZipFile, zlib.error, EOFError, OSError) as exc:
                 complete = False
-                unreadable[name] = f"{name} is damaged after line {lines} ({exc}); the lines before it were read."
+                unreadable[name] = f"{name} is damaged after line {scan.lines} ({exc}); the lines before it were read."
     except Unreadable as exc:
         unreadable[name] = f"{exc}, so it was not read."
         return None
     if not complete:
-        unreadable.setdefault(name, f"{name} is cut off after line {lines}; the lines before it were read.")
-    return models.LogExcerpt(path=name, line_count=lines, error_lines=errors, warn_lines=warnings,
-                             first_lines=tuple(head), last_lines=tuple(tail), invalid_utf8_lines=invalid,
+        unreadable.setdefault(name, f"{name} is cut off after line {scan.lines}; the lines before it were read.")
+    return models.LogExcerpt(path=name, line_count=scan.lines, error_lines=scan.errors, warn_lines=scan.warnings,
+                             first_lines=tuple(map(_excerpt_line, scan.head)),
+                             last_lines=tuple(map(_excerpt_line, scan.tail)), invalid_utf8_lines=scan.invalid,
                              complete=complete)
 
 
+class _LogScan:
+    """The line counts of a log fed chunk by chunk. Lines whose text is only white space are not counted; a line
+    longer than MAX_LOG_LINE_READ is judged and kept by its first MAX_LOG_LINE_READ bytes."""
+
+    def __init__(self) -> None:
+        self.lines = self.errors = self.warnings = self.invalid = 0
+        self.head: list[bytes] = []
+        self.tail: deque[bytes] = deque(maxlen=LOG_EXCERPT_LINES)
+        self._carry = b"\n"  # the newline that ended the last whole line, then the line begun since
+        self._long = False  # the line in _carry was cut at MAX_LOG_LINE_READ; drop the rest up to its newline
+
+    def feed(self, chunk: bytes) -> None:
+        end = chunk.rfind(b"\n")
+        if end < 0:
+            if not self._long:
+                self._carry += chunk
+                self._cut_carry()
+            return
+        start = chunk.find(b"\n") if self._long else 0
+        view = memoryview(chunk)
+        self._lines(self._carry + view[start:end + 1])
+        self._carry, self._long = chunk[end:], False
+        self._cut_carry()
+
+    def finish(self) -> None:
+        if len(self._carry) > 1:
+            self._lines(self._carry + b"\n")
+        self._carry = b"\n"
+
+    def _cut_carry(self) -> None:
+        if len(self._carry) > MAX_LOG_LINE_READ + 1:
+            self._carry, self._long = self._carry[:MAX_LOG_LINE_READ + 1], True
+
+    def _lines(self, buf: bytes) -> None:
+        """Whole lines: `buf` starts with the newline before its first line and ends with its last line's."""
+        self.lines += buf.count(b"\n") - 1 - len(_BLANK_LINE.findall(buf))
+        for groups, count in Counter(_LINE_LEVEL.findall(buf)).items():
+            level = next(group for group in groups if group).lower()
+            if level in _ERROR_LEVELS:
+                self.errors += count
+            elif level in _WARN_LEVELS:
+                self.warnings += count
+        if not buf.isascii():
+            try:
+                buf.decode("utf-8")
+            except UnicodeDecodeError:
+                self.invalid += sum(1 for raw in buf.split(b"\n") if not _is_utf8(raw))
+        after_head = 0
+        if len(self.head) < LOG_EXCERPT_LINES:
+            for match in itertools.islice(_NONBLANK_LINE.finditer(buf), LOG_EXCERPT_LINES - len(self.head)):
+                self.head.append(match.group(1)[:MAX_LOG_LINE_READ])
+                after_head = match.end()
+            if len(self.head) < LOG_EXCERPT_LINES:
+                return
+        self._keep_tail(buf, after_head)
+
+    def _keep_tail(self, buf: bytes, start: int) -> None:
+        """The last LOG_EXCERPT_LINES lines that are not blank, of the lines from the newline at `start` on."""
+        found: list[bytes] = []
+        end = len(buf) - 1
+        for _ in range(4 * LOG_EXCERPT_LINES):
+            at = buf.rfind(b"\n", start, end)
+            if at < 0:
+                break
+            if buf[at + 1:end].strip():
+                found.append(buf[at + 1:min(end, at + 1 + MAX_LOG_LINE_READ)])
+                if len(found) == LOG_EXCERPT_LINES:
+                    break
+            end = at
+        else:  # mostly blank lines: let the regex skip them, over the bytes reversed
+            backwards = buf[start:][::-1]
+            found = [m.group(1)[::-1][:MAX_LOG_LINE_READ]
+                     for m in itertools.islice(_NONBLANK_REVERSED.finditer(backwards), LOG_EXCERPT_LINES)]
+        self.tail.extend(reversed(found))
+
+
+def _is_utf8(raw: bytes) -> bool:
+    try:
+        raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return False
+    return True
+
+
+def _excerpt_line(raw: bytes) -> str:
+    return mask_url_credentials(raw.decode("utf-8", "replace").rstrip("\r"))[:MAX_EXCERPT_LINE]
+
+
 def _log_level(line: bytes) -> bytes | None:
-    """Mattermost's JSON lines carry "level"; plain-text targets start with the level or write level=."""
+    """Mattermost's JSON lines carry "level"; plain-text targets start with the level or write level=.
+
+    The definition for one line; scan_log applies the same rule to whole chunks through _LINE_LEVEL, and the
+    tests hold the two equal."""
     match = _JSON_LEVEL.search(line) if line.lstrip().startswith(b"{") else _TEXT_LEVEL.search(line)
     if match is None:
         return None

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 import json
 from dataclasses import asdict
-
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from health.findings import Finding, Severity, State, Verdict
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 SEVERITY_COLOURS = {Severity.CRITICAL: "#f8d7da", Severity.WARNING: "#fff3cd", Severity.INFO: "#dbeafe"}
 STATE_MARKS = {State.FIRING: "✖", State.UNKNOWN: "?", State.OK: "✔"}
@@ -16,6 +18,8 @@ COLUMNS = ["Severity", "State", "Finding", "Subject", "Observed", "Threshold", "
 
 
 def findings_table(findings: list[Finding]) -> pd.DataFrame:
+    import pandas as pd  # only the pages need it; the command line stays light
+
     rows = [{"Severity": f.severity.value, "State": f"{STATE_MARKS[f.state]} {f.state.value}", "Finding": f.title,
              "Subject": f.subject or "", "Observed": f.observed, "Threshold": f.threshold, "Evidence": f.evidence,
              "Remediation": f.remediation, "Docs": f.docs_url, "Code": f.code} for f in findings]

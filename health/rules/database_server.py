@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from collectors import database as db
+from collectors import database_models as db
 from health.findings import Severity
 from health.inputs import RuleInputs
 from health.rules import docs

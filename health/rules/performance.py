@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
-import pandas as pd
+from typing import TYPE_CHECKING
 
 from health.findings import Severity
 from health.inputs import RuleInputs
 from health.rules import docs
 from health.rules.base import Check, MissingInput, check, need, rule
+
+if TYPE_CHECKING:
+    import pandas as pd
 
 AREA = "Performance"
 LEAK_MIN_HOURS = 6
@@ -50,7 +53,7 @@ def _growth(frame: pd.DataFrame) -> dict[str, tuple[float, float]]:
     for instance, series in frame.dropna().groupby("instance"):
         values = series.sort_values("timestamp")["value"]
         span = series["timestamp"].max() - series["timestamp"].min()
-        if len(values) < 20 or span < pd.Timedelta(hours=LEAK_MIN_HOURS):
+        if len(values) < 20 or span.total_seconds() < LEAK_MIN_HOURS * 3600:
             continue
         tenth = max(len(values) // 10, 1)
         growth[str(instance)] = (float(values.iloc[:tenth].mean()), float(values.iloc[-tenth:].mean()))
