@@ -171,8 +171,7 @@ def main() -> dict[str, object]:
     with tempfile.TemporaryDirectory(prefix="bench-packet-read-") as scratch:
         folder = Path(scratch)
         import_s, import_mb, _ = measure(None)
-        print(f"importing the reader alone: {import_s:.2f} s, peak {import_mb:.0f} MB (collectors/__init__.py "
-              "imports every collector, pandas included)", flush=True)
+        print(f"importing the reader alone: {import_s:.2f} s, peak {import_mb:.0f} MB", flush=True)
         base = _base_members()
         started = time.perf_counter()
         ha = ha_packet(folder, base)
