@@ -21,7 +21,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
-from collectors import packet_archive
+from collectors import packet_archive, packet_members
 from collectors import support_packet_models as models
 from collectors.packet_archive import ZIP_KEY, Archive, PacketError
 
@@ -104,7 +104,7 @@ def _current_packet(archive: Archive, unreadable: dict[str, str]) -> models.Pack
     metadata = _yaml(archive, "metadata.yaml", unreadable, uninterpreted, _METADATA_FIELDS) or {}
     stats_raw = _yaml(archive, "stats.yaml", unreadable, uninterpreted, _STATS_FIELDS)
     jobs_raw = _yaml(archive, "jobs.yaml", unreadable, uninterpreted, None)
-    plugins_raw = packet_archive.load_json(archive, "plugins.json", unreadable) if "plugins.json" in archive else None
+    plugins_raw = packet_members.load_json(archive, "plugins.json", unreadable) if "plugins.json" in archive else None
 
     nodes, plugin_diagnostics, v12 = _read_nodes(archive, unreadable, uninterpreted)
     if not nodes:
@@ -163,7 +163,7 @@ def _read_nodes(archive: Archive, unreadable: dict[str, str], uninterpreted: dic
             unreadable[ZIP_KEY] = (f"The packet has more than {MAX_NODES} node folders; only the first {MAX_NODES} "
                                    "by host name were read.")
             break
-        raw = packet_archive.load_yaml(archive, prefix + "diagnostics.yaml", unreadable)
+        raw = packet_members.load_yaml(archive, prefix + "diagnostics.yaml", unreadable)
         # Plugins write <plugin id>/diagnostics.yaml too; a node's has a config beside it (or a server block).
         if directory and not has_config and not (raw is not None and isinstance(raw.get("server"), dict)):
             if raw is not None:
@@ -174,7 +174,7 @@ def _read_nodes(archive: Archive, unreadable: dict[str, str], uninterpreted: dic
             extra = models.uninterpreted_fields(raw, models.DIAGNOSTICS_FIELDS)
             if extra:
                 uninterpreted[prefix + "diagnostics.yaml"] = tuple(extra)
-        config = packet_archive.load_json(archive, prefix + "sanitized_config.json", unreadable) if has_config else None
+        config = packet_members.load_json(archive, prefix + "sanitized_config.json", unreadable) if has_config else None
         if not has_config:
             unreadable[prefix + "sanitized_config.json"] = (
                 f"{prefix}sanitized_config.json is not in the packet, so this node's configuration is unknown.")
@@ -264,7 +264,7 @@ def _yaml(archive: Archive, name: str, unreadable: dict[str, str], uninterpreted
           schema: dict[str, Any] | None) -> dict[str, Any] | None:
     if name not in archive:
         return None
-    raw = packet_archive.load_yaml(archive, name, unreadable)
+    raw = packet_members.load_yaml(archive, name, unreadable)
     if raw is not None and schema is not None and (extra := models.uninterpreted_fields(raw, schema)):
         uninterpreted[name] = tuple(extra)
     return raw
@@ -289,10 +289,10 @@ def _uninterpreted_members(facts: models.PacketFacts, archive: Archive) -> tuple
 
 def _legacy_packet(archive: Archive, unreadable: dict[str, str]) -> models.PacketFacts:
     _note_missing(archive, _LEGACY_MEMBERS, unreadable)
-    raw = packet_archive.load_yaml(archive, "support_packet.yaml", unreadable)
-    config = (packet_archive.load_json(archive, "sanitized_config.json", unreadable)
+    raw = packet_members.load_yaml(archive, "support_packet.yaml", unreadable)
+    config = (packet_members.load_json(archive, "sanitized_config.json", unreadable)
               if "sanitized_config.json" in archive else None)
-    plugins_raw = packet_archive.load_json(archive, "plugins.json", unreadable) if "plugins.json" in archive else None
+    plugins_raw = packet_members.load_json(archive, "plugins.json", unreadable) if "plugins.json" in archive else None
     node, license_info, stats, cluster_id = models.parse_legacy(raw)
     config = packet_archive.mask_url_credentials(config) if config is not None else {}
     node = dataclasses.replace(node, database=_with_config(node.database, config),
