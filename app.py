@@ -20,6 +20,7 @@ PAGES = {
     "Diagnostics": [
         st.Page("app_pages/health.py", title="Health", icon=":material/monitor_heart:", default=True),
         st.Page("app_pages/support_packet.py", title="Support packet", icon=":material/inventory_2:"),
+        st.Page("app_pages/packet_analysis.py", title="Packet analysis", icon=":material/troubleshoot:"),
     ],
     "Operations": [st.Page("app_pages/rollout.py", title="Rollout", icon=":material/checklist:")],
 }

@@ -495,7 +495,7 @@ class _LogScan:
             try:
                 buf.decode("utf-8")
             except UnicodeDecodeError:
-                self.invalid += sum(1 for raw in buf.split(b"\n") if not _is_utf8(raw))
+                self.invalid += sum(1 for raw in buf.split(b"\n") if not is_utf8(raw))
         after_head = 0
         if len(self.head) < LOG_EXCERPT_LINES:
             for match in itertools.islice(_NONBLANK_LINE.finditer(buf), LOG_EXCERPT_LINES - len(self.head)):
@@ -525,7 +525,7 @@ class _LogScan:
         self.tail.extend(reversed(found))
 
 
-def _is_utf8(raw: bytes) -> bool:
+def is_utf8(raw: bytes) -> bool:
     try:
         raw.decode("utf-8")
     except UnicodeDecodeError:

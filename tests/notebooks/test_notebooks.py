@@ -12,6 +12,7 @@ NOTEBOOKS = sorted(NOTEBOOK_DIR.glob("*.ipynb"))
 # What each notebook's outputs must show to prove it did its job, not merely ran; a new notebook needs an entry.
 EXPECTED = {
     "health_snapshot.ipynb": ["'ok'", "Version"],
+    "packet_analysis.ipynb": ["'v12, HA with 3 node folders'", "mm-1", "Unable to upload file", "Problem time:", "▶ "],
     "rollout_review.ipynb": ["# Review · Demo production", "## Progress", "## Blockers", "regression",
                              "overdue", "Mattermost server", "bytes"],
 }
