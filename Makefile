@@ -35,6 +35,8 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/prometheus.py
 	$(BIN)/python bench/health_page.py
 	$(BIN)/python bench/packet.py
+	$(BIN)/python bench/packet_read.py
+	$(BIN)/python bench/log_insights.py
 	$(BIN)/python bench/rollout.py
 	$(BIN)/python bench/incidents.py
 
