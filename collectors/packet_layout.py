@@ -17,7 +17,7 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
@@ -51,6 +51,7 @@ _METADATA_FIELDS = {k: None for k in ("version", "type", "generated_at", "server
 _STATS_FIELDS = {k: None for k in ("registered_users", "active_users", "daily_active_users", "monthly_active_users",
                                    "deactivated_users", "guests", "single_channel_guests", "bot_accounts", "posts",
                                    "channels", "teams", "slash_commands", "incoming_webhooks", "outgoing_webhooks")}
+_PLUGIN_LISTS = {"enabled", "disabled", "active", "inactive"}  # current packets, and the API's listing before
 _V12_MARKERS = (("notifications",), ("oauth_providers",), ("server", "open_file_descriptors"),
                 ("cluster", "is_leader"), ("database", "master_connections_in_use"))
 
@@ -105,6 +106,8 @@ def _current_packet(archive: Archive, unreadable: dict[str, str]) -> models.Pack
     stats_raw = _yaml(archive, "stats.yaml", unreadable, uninterpreted, _STATS_FIELDS)
     jobs_raw = _yaml(archive, "jobs.yaml", unreadable, uninterpreted, None)
     plugins_raw = packet_members.load_json(archive, "plugins.json", unreadable) if "plugins.json" in archive else None
+    _note_other_keys(uninterpreted, "jobs.yaml", jobs_raw, lambda key: key.endswith("_jobs"))
+    _note_other_keys(uninterpreted, "plugins.json", plugins_raw, _PLUGIN_LISTS.__contains__)
 
     nodes, plugin_diagnostics, v12 = _read_nodes(archive, unreadable, uninterpreted)
     if not nodes:
@@ -249,6 +252,13 @@ def _count_goroutines(archive: Archive, name: str, unreadable: dict[str, str]) -
         unreadable[name] = f"{name} could not be read ({exc}), so this node's goroutine count is unknown."
         return None
     return count
+
+
+def _note_other_keys(uninterpreted: dict[str, tuple[str, ...]], name: str, raw: dict[str, Any] | None,
+                     known: Callable[[str], bool]) -> None:
+    extra = tuple(str(key) for key in (raw or {}) if not known(str(key)))
+    if extra:
+        uninterpreted[name] = extra
 
 
 def _has(raw: dict[str, Any], path: tuple[str, ...]) -> bool:

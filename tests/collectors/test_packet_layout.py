@@ -56,6 +56,11 @@ def test_fields_and_members_we_do_not_read_are_listed(tmp_path):
     """A newer server's field is reported as not interpreted, and so is a member no reader looks at."""
     packet = parse_packet(build_fixture("v12_standalone", tmp_path / "p.zip"))
     assert packet.uninterpreted == {"diagnostics.yaml": ("server.future_field_of_v13",)}
+    odd = parse_packet(build_fixture("v12_standalone", tmp_path / "odd.zip", replace={
+        "plugins.json": '{"enabled": [], "disabled": [], "failed": []}', "jobs.yaml": "ldap_sync_jobs: []\nnotes: x\n",
+        "stats.yaml": "posts: 3\nreactions: 9\n"}))
+    assert odd.uninterpreted["plugins.json"] == ("failed",) and odd.uninterpreted["jobs.yaml"] == ("notes",)
+    assert odd.uninterpreted["stats.yaml"] == ("reactions",)
     assert any(m.startswith("cpu.prof") and "not analysed" in m for m in packet.uninterpreted_members)
 
 
