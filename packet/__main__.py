@@ -17,7 +17,7 @@ from pathlib import Path
 from collectors.runner import run_async
 from packet.builder import PacketResult, build_packet
 from packet.form import PacketForm
-from packet.gather import gather
+from packet.gather import gather, read_config_file
 from settings import EnvironmentSettings, Settings, SettingsError, load_settings
 from simulator.demo import start_demo, start_identity_provider
 
@@ -25,6 +25,59 @@ from simulator.demo import start_demo, start_identity_provider
 def _time(value: str) -> datetime:
     moment = datetime.fromisoformat(value)
     return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
+def input_problem(args: argparse.Namespace) -> str | None:
+    """The first thing wrong with the command's files and times, as one sentence; checked before any work."""
+    out: Path = args.out
+    if out.is_dir():
+        return f"--out {out} is a directory; name the zip file to write, e.g. {out / 'packet.zip'}."
+    if out.exists() and not out.is_file():
+        return f"--out {out} exists and is not a regular file; choose another name."
+    folder = out.parent
+    if not folder.exists():
+        return f"The output folder {folder} does not exist; create it first or choose another --out."
+    if not folder.is_dir():
+        return f"The output folder {folder} is not a folder; choose another --out."
+    if not _writable(folder):
+        return f"The output folder {folder} is not writable by this user; choose another --out."
+    if args.config_file is not None:
+        _config, problem = read_config_file(args.config_file)
+        if problem:
+            return problem
+    for log in args.log_file:
+        if not log.exists():
+            return f"The log file {log} does not exist."
+        if log.is_dir():
+            return f"The log file {log} is a directory; name mattermost.log itself."
+        if not log.is_file():
+            return f"The log file {log} is not a regular file."
+        if not os.access(log, os.R_OK):
+            return f"The log file {log} cannot be read by this user."
+    for option in ("since", "until"):  # read here, not by argparse, so a bad date is one sentence too
+        value = getattr(args, option)
+        if isinstance(value, str):
+            try:
+                setattr(args, option, _time(value))
+            except ValueError:
+                return f"--{option} {value!r} is not a date and time; use ISO 8601, e.g. 2026-11-23T09:00."
+    if args.since and args.until and args.since > args.until:
+        return f"--since ({args.since.isoformat()}) is after --until ({args.until.isoformat()}); swap them."
+    key = args.pseudonymise_key_file
+    if key is not None and not key.is_file():
+        return f"The key file {key} does not exist or is not a file."
+    return None
+
+
+def _writable(folder: Path) -> bool:
+    """Whether a file can be created in `folder` (os.access alone says yes to root on a read-only mount)."""
+    if not os.access(folder, os.W_OK | os.X_OK):
+        return False
+    try:
+        os.rmdir(tempfile.mkdtemp(prefix=".packet-probe-", dir=folder))
+    except OSError:
+        return False
+    return True
 
 
 def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
@@ -35,8 +88,8 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
     build.add_argument("--out", type=Path, required=True, help="where to write the zip")
     build.add_argument("--config-file", type=Path, help="Mattermost's config.json (redacted before it is written)")
     build.add_argument("--log-file", type=Path, action="append", default=[], help="a log file (repeatable)")
-    build.add_argument("--since", type=_time, help="when the problem started (ISO 8601; sets the log window)")
-    build.add_argument("--until", type=_time, help="when it ended (ISO 8601)")
+    build.add_argument("--since", help="when the problem started (ISO 8601; sets the log window)")
+    build.add_argument("--until", help="when it ended (ISO 8601)")
     build.add_argument("--issue", default="Support packet made from the command line.",
                        help="what went wrong, in a sentence")
     build.add_argument("--by", default=os.environ.get("USER", "command line"), help="who makes the packet")
@@ -52,6 +105,10 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
 
 
 def run_build(args: argparse.Namespace) -> int:
+    problem = input_problem(args)
+    if problem:
+        print(f"error: {problem}", file=sys.stderr)
+        return 2
     try:
         settings = load_settings()
         env = settings.environment(args.env or settings.default_environment)
@@ -110,7 +167,7 @@ def _report(result: PacketResult, out: Path) -> int:
         print(f"BLOCKED: the packet was not written, because known secrets were found in it ({len(result.leaks)}):",
               file=sys.stderr)
         for leak in result.leaks[:20]:
-            print(f"  {leak.member} at byte {leak.offset}: {leak.label} ({leak.form})", file=sys.stderr)
+            print(f"  {leak.where()}: {leak.label} ({leak.form})", file=sys.stderr)
         return 3
     print(f"{out}: {len(result.members) + 1} files, {result.total_redactions} redactions, no known secret found.")
     return 0

@@ -1,36 +1,40 @@
 """Build a support packet: a zip streamed to disk, every member redacted, and proven free of known secrets.
 
-The zip is written to a temporary file next to the target and only renamed into place when every member is
-written and the leak gate found nothing; a failure or a leak leaves no file that could pass for a packet.
+Each member goes through three stages in one stream: every secret the dashboard knows is masked by value in
+every spelling the leak gate checks (packet.value_mask), the pattern rules mask the unknown ones in blocks of
+whole lines (packet.redact), and the leak gate searches the bytes as they go into the zip (a block the masker
+searched and nothing changed is not searched twice). Compression runs on a second thread.
+
+The zip is written inside a temporary folder next to the target and only renamed into place when every member
+is written and the leak gate found nothing; a failure or a leak leaves no file that could pass for a packet.
 """
 
 from __future__ import annotations
 
 import hashlib
-import io
 import json
-import os
+import shutil
 import tempfile
 import zipfile
-from collections import Counter
-from collections.abc import Callable, Iterable
+from collections import Counter, deque
+from collections.abc import Callable, Iterable, Iterator
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import IO, TYPE_CHECKING, Any
 
-from collectors.base import Snapshot
-from health.engine import evaluate
-from health.findings import State, verdict
-from health.packet_inputs import from_live
-from health.report import finding_dict
-from packet import logs, mattermost_layout
-from packet.checks import CheckResult
+from packet import logs, value_mask
 from packet.form import PacketForm
 from packet.leak_gate import Leak, LeakGate
 from packet.pseudonymise import Pseudonymiser
 from packet.readme import render_readme
 from packet.redact import Redaction, Redactor
+from packet.value_mask import ValueMasker
+
+if TYPE_CHECKING:  # the collectors and health packages (and the pandas they load) only when a snapshot is packed
+    from collectors.base import Snapshot
+    from packet.checks import CheckResult
 
 DEFAULT_MAX_LOG_BYTES = 50 * 1024**2
 REVIEW_LIMIT = 500  # redaction findings kept for the review step; counts cover all of them
@@ -88,25 +92,53 @@ class PacketResult:
         return sum(sum(rules.values()) for rules in self.redaction_counts.values())
 
 
-def _batches(lines: Iterable[bytes], size: int = CHUNK) -> Iterable[list[bytes]]:
-    batch: list[bytes] = []
-    length = 0
-    for line in lines:
-        batch.append(line)
-        length += len(line)
-        if length >= size:
-            yield batch
-            batch, length = [], 0
-    if batch:
-        yield batch
+def _line_blocks(pieces: Iterable[tuple[bytes, bool]], size: int = CHUNK) -> Iterator[tuple[bytes, bool]]:
+    """Re-cut a stream of (bytes, verified) into blocks of whole lines of about `size` bytes, each verified only
+    when every piece it was cut from was; a line longer than logs.MAX_LINE (no real entry is) is passed on in
+    pieces so memory stays bounded."""
+    pending: list[bytes] = []
+    length, verified = 0, True
+    for piece, piece_verified in pieces:
+        pending.append(piece)
+        length += len(piece)
+        verified = verified and piece_verified
+        if length < size:
+            continue
+        data = b"".join(pending)
+        cut = data.rfind(b"\n") + 1
+        if cut == 0 and len(data) >= logs.MAX_LINE:
+            cut = len(data)
+        if cut:
+            yield data[:cut], verified
+        if cut < len(data):
+            pending, length = [data[cut:]], len(data) - cut  # keeps the flag: it came from the same pieces
+        else:
+            pending, length, verified = [], 0, True
+    if length:
+        yield b"".join(pending), verified
+
+
+def _chunks(stream: IO[bytes]) -> Iterator[bytes]:
+    while chunk := stream.read(CHUNK):
+        yield chunk
 
 
 class _Writer:
-    """Writes members into the zip, hashing and counting as it streams."""
+    """Writes members into the zip: known secrets masked by value, then the pattern rules per block of lines,
+    hashing and counting as it streams. Compression (zlib, which releases the GIL) runs on a second thread
+    while the next block is redacted."""
 
-    def __init__(self, archive: zipfile.ZipFile, redactor: Redactor):
+    def __init__(self, archive: zipfile.ZipFile, redactor: Redactor, masker: ValueMasker, pool: ThreadPoolExecutor,
+                 gate: LeakGate, *, masker_covers_gate: bool):
         self.archive = archive
         self.redactor = redactor
+        self.masker = masker
+        self.pool = pool
+        self.gate = gate
+        # True when every spelling the gate looks for is one the masker looks for too (no extra terms): then
+        # a block the masker searched and nothing changed need not be searched again by the gate.
+        self.masker_covers_gate = masker_covers_gate
+        self.scanned: dict[str, list[Leak]] = {}  # member -> leaks found by the gate as it was written
         self.members: list[MemberRecord] = []
         self.review: list[Redaction] = []
         self.counts: dict[str, Counter] = {}
@@ -115,40 +147,84 @@ class _Writer:
         if found:
             self.counts.setdefault(member, Counter()).update(r.rule for r in found)
             room = REVIEW_LIMIT - len(self.review)
-            if room > 0:
-                self.review.extend(found[:room])
+            if room > 0:  # contexts are shown on the review screen: no known secret in them either
+                self.review.extend(Redaction(r.rule, r.member, r.line, self.masker.mask_text(r.context))
+                                   for r in found[:room])
         return len(found)
 
-    def lines(self, name: str, lines: Iterable[bytes], **record: Any) -> MemberRecord:
-        """Redact in blocks of lines: one pre-filter pass per block costs far less than one per line."""
-        digest, before, after, redacted, number = hashlib.sha256(), 0, 0, 0, 0
+    def _note_values(self, member: str, masked: Counter[str], hits: list[tuple[str, int, str]] = ()) -> int:
+        """Known secrets masked by value in `member`: counted under one rule; the first hits reviewed with
+        their line (the label names the setting, never the value)."""
+        total = sum(masked.values())
+        if total:
+            self.counts.setdefault(member, Counter())[value_mask.RULE] += total
+            room = REVIEW_LIMIT - len(self.review)
+            self.review += [Redaction(value_mask.RULE, member, line, f"{label}: {context}")
+                            for label, line, context in hits[:max(room, 0)]]
+        return total
+
+    def name(self, name: str) -> str:
+        masked: Counter[str] = Counter()
+        clean = self.masker.mask_name(name, masked)
+        if masked:
+            self._note_values(clean, masked)
+        return clean
+
+    def stream(self, name: str, chunks: Iterable[bytes], **record: Any) -> MemberRecord:
+        """A member from a stream of bytes (any boundaries): masked by value across chunk boundaries, then
+        redacted by the pattern rules in blocks of whole lines."""
+        name = self.name(name)
+        digest, before, after, redacted, number = hashlib.sha256(), 0, 0, 0, 1
+        masked: Counter[str] = Counter()
+        hits: list[tuple[str, int, str]] = []
         self.redactor.start_member(name)
+
+        def counted() -> Iterator[bytes]:
+            nonlocal before
+            for chunk in chunks:
+                before += len(chunk)
+                yield chunk
+
+        pending: deque[Future] = deque()
+        scan = self.gate.stream(name)
         with self.archive.open(name, "w", force_zip64=True) as out:
 
-            def emit(data: bytes) -> None:
-                nonlocal after
-                out.write(data)
+            def write(data: bytes) -> None:
                 digest.update(data)
-                after += len(data)
+                out.write(data)
 
-            for batch in _batches(lines):
-                before += sum(len(line) for line in batch)
-                cleaned, found = self.redactor.redact_lines(batch, member=name, first_line_no=number + 1)
-                number += len(batch)
-                redacted += self._note(name, found)
-                emit(b"".join(cleaned))
+            try:
+                for block, verified in _line_blocks(self.masker.stream_flagged(counted(), masked, hits)):
+                    cleaned, found = self.redactor.redact_block(block, member=name, first_line_no=number)
+                    number += block.count(b"\n")
+                    redacted += self._note(name, found)
+                    after += len(cleaned)
+                    # The leak gate reads exactly the bytes that go into the zip, as they go in.
+                    scan.feed(cleaned, verified=self.masker_covers_gate and verified
+                              and (cleaned is block or cleaned == block))
+                    pending.append(self.pool.submit(write, cleaned))
+                    if len(pending) > 2:  # bounded: at most a few blocks wait for the compressor
+                        pending.popleft().result()
+            finally:
+                while pending:
+                    pending.popleft().result()
+        redacted += self._note_values(name, masked, hits)
+        self.scanned[name] = scan.leaks
         member = MemberRecord(name, digest.hexdigest(), before, after, redactions=redacted, **record)
         self.members.append(member)
         return member
 
+    def lines(self, name: str, lines: Iterable[bytes], **record: Any) -> MemberRecord:
+        return self.stream(name, lines, **record)
+
     def text(self, name: str, data: bytes, **record: Any) -> MemberRecord:
-        return self.lines(name, io.BytesIO(data), **record)
+        return self.stream(name, [data], **record)
 
     def config(self, name: str, config: dict[str, Any], manifests: dict[str, dict[str, Any]]) -> MemberRecord:
         clean, found = self.redactor.redact_config(config, member=name, plugin_manifests=manifests)
-        self._note(name, found)
         data = json.dumps(clean, indent=2, sort_keys=True).encode()
         member = self.text(name, data)  # line rules as well: a secret pasted into a free-text setting
+        self._note(member.name, found)
         member.size_before = len(json.dumps(config, indent=2, sort_keys=True).encode())
         member.redactions += len(found)
         return member
@@ -159,7 +235,8 @@ class _Writer:
 
     def counts_only(self, name: str, data: bytes) -> MemberRecord:
         """A file of counts and names the dashboard wrote (no server text): line rules would only mangle its
-        rule names; the leak gate still reads every byte of it."""
+        rule names; known secrets are still masked by value, and the leak gate still reads every byte of it."""
+        data = self.masker.mask(data)
         self.archive.writestr(name, data)
         member = MemberRecord(name, hashlib.sha256(data).hexdigest(), len(data), len(data))
         self.members.append(member)
@@ -187,7 +264,7 @@ def _server_packet(writer: _Writer, packet: Path, manifests: dict[str, dict[str,
                     except ValueError:
                         errors[name] = f"{info.filename} is not valid JSON; it was included line by line, redacted."
                 with source.open(info) as member:  # streamed: a server log can be large
-                    writer.lines(name, member)
+                    writer.stream(name, _chunks(member))
             except (zipfile.BadZipFile, OSError, EOFError) as exc:
                 errors[name] = f"{info.filename} in Mattermost's packet could not be read ({exc})."
 
@@ -206,8 +283,8 @@ def _log_members(writer: _Writer, request: PacketRequest, errors: dict[str, str]
         except logs.LogError as exc:
             errors[member] = str(exc)
             continue
-        writer.lines(member, logs.iter_lines(selection), source_size=selection.file_size,
-                     truncated=selection.truncated, note=selection.reason)
+        writer.stream(member, logs.iter_chunks(selection, chunk_size=CHUNK), source_size=selection.file_size,
+                      truncated=selection.truncated, note=selection.reason)
 
 
 def _deployment(snapshot: Snapshot) -> dict[str, Any]:
@@ -258,6 +335,11 @@ def _summary(request: PacketRequest, generated_at: datetime, errors: dict[str, s
         "not_collected": errors,
     }
     if request.snapshot is not None:
+        from health.engine import evaluate
+        from health.findings import State, verdict
+        from health.packet_inputs import from_live
+        from health.report import finding_dict
+
         summary["deployment"] = _deployment(request.snapshot)
         findings = evaluate(from_live(request.snapshot))
         result = verdict(findings)
@@ -274,15 +356,28 @@ def build_packet(request: PacketRequest, out: Path, progress: Progress | None = 
     generated_at = datetime.now(UTC)
     pseudonymiser = Pseudonymiser(request.pseudonymise_key) if request.pseudonymise_key else None
     redactor = Redactor(extra_terms=request.extra_terms, pseudonymiser=pseudonymiser)
+    secrets = dict(request.secrets)
+    if request.pseudonymise_key:  # the key maps pseudonyms back: it must not travel with them
+        secrets["pseudonymise key"] = request.pseudonymise_key.decode("utf-8", "surrogateescape")
+    masker = ValueMasker(secrets)
+    # Terms the admin asked to mask are checked like secrets: a term that survived in some encoding blocks too.
+    terms = {f"extra term {number}": term for number, term in enumerate(request.extra_terms, 1)}
+    gate = LeakGate({**secrets, **terms})
     errors: dict[str, str] = {}
+    if out.is_dir():
+        raise IsADirectoryError(f"{out} is a directory; name the zip file to write, e.g. {out / 'packet.zip'}.")
     out.parent.mkdir(parents=True, exist_ok=True)
-    handle, temporary = tempfile.mkstemp(prefix=".packet-", suffix=".zip.part", dir=out.parent)
-    os.close(handle)
-    temp_path = Path(temporary)
+    # Everything is written inside a temporary folder next to `out` (same file system, so the final rename is
+    # atomic); nothing that could pass for a packet exists until the leak gate has passed it.
+    scratch = Path(tempfile.mkdtemp(prefix=".packet-", dir=out.parent))
+    temp_path = scratch / "packet.zip.part"
     try:
-        with zipfile.ZipFile(temp_path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive:
-            writer = _Writer(archive, redactor)
+        with (zipfile.ZipFile(temp_path, "w", compression=zipfile.ZIP_DEFLATED, compresslevel=6) as archive,
+              ThreadPoolExecutor(1, thread_name_prefix="packet-zip") as pool):
+            writer = _Writer(archive, redactor, masker, pool, gate, masker_covers_gate=not terms)
             if request.snapshot is not None:
+                from packet import mattermost_layout
+
                 say("Writing Mattermost's packet layout (metadata, diagnostics, stats, jobs, plugins)")
                 for name, data in mattermost_layout.members(request.snapshot, generated_at).items():
                     writer.text(name, data)
@@ -312,7 +407,13 @@ def build_packet(request: PacketRequest, out: Path, progress: Progress | None = 
             report = {member: dict(rules) for member, rules in writer.counts.items()}
             writer.counts_only("redaction_report.json", json.dumps(
                 {"by_member": report, "total": sum(sum(r.values()) for r in report.values()),
-                 "note": "Counts only: redacted values are never written anywhere."}, indent=2).encode())
+                 "known_secrets_masked": dict(sorted(masker.counts.items())),
+                 "not_masked_by_value": {label: f"shorter than {value_mask.MIN_MASK_LENGTH} characters: masked "
+                                                "by pattern only (by value it would hit ordinary text)"
+                                         for label in masker.too_short},
+                 "note": "Counts only: redacted values are never written anywhere. Known secrets are masked by "
+                         "value in every spelling the leak gate checks, then unknown ones by pattern."},
+                indent=2).encode())
             manifest = {
                 "format": "mmdash support packet 1",
                 "generated_at": generated_at.isoformat(),
@@ -321,16 +422,14 @@ def build_packet(request: PacketRequest, out: Path, progress: Progress | None = 
                 "collectors": summary.get("sources", {}),
                 "pseudonymised": pseudonymiser is not None,
             }
-            archive.writestr("manifest.json", json.dumps(manifest, indent=2, default=str))
+            archive.writestr("manifest.json", masker.mask(json.dumps(manifest, indent=2, default=str).encode()))
         say("Checking every byte for known secrets (leak gate)")
-        # Terms the admin asked to mask are checked like secrets: a term that survived in some encoding blocks too.
-        terms = {f"extra term {number}": term for number, term in enumerate(request.extra_terms, 1)}
-        leaks = LeakGate({**request.secrets, **terms}).scan_zip(temp_path)
+        # Every name, the files written whole, and gzip members and nested zips decompressed; the bytes of
+        # streamed members were searched as they were written.
+        leaks = gate.scan_zip(temp_path, scanned=writer.scanned)
         if leaks:
-            temp_path.unlink()
             return PacketResult(None, writer.members, writer.review, report, leaks, errors)
         temp_path.replace(out)
         return PacketResult(out, writer.members, writer.review, report, [], errors)
-    except BaseException:
-        temp_path.unlink(missing_ok=True)
-        raise
+    finally:
+        shutil.rmtree(scratch, ignore_errors=True)

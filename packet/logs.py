@@ -9,6 +9,10 @@ Timestamps are read from the front of a line in every layout Mattermost has writ
 ``"timestamp":"2026-11-23 05:57:45.942 Z"`` (logr, v6+; no zone means UTC, as with ``use_utc``), RFC 3339
 ``2026-11-23T05:57:45.942Z``, plain console lines that start with (or bracket) such a stamp, and the epoch seconds
 ``"ts":1530127864.34`` of the 4.10–5.x JSON logs. Bytes are never decoded, so nothing is lost or altered.
+
+A run of NUL bytes ends a line like a newline does: a log truncated under a writer that kept its offset
+(copytruncate), or preallocated, starts with a hole of NULs (sparse, maybe gigabytes) before its real lines; the
+hole is jumped over (SEEK_DATA), never read or selected.
 """
 
 from __future__ import annotations
@@ -29,6 +33,9 @@ MAX_LINE = 16 * 1024**2  # a longer line (no real entry is) is streamed in piece
 _STAMP = re.compile(
     rb"(\d{4})-(\d\d)-(\d\d)[T ](\d\d):(\d\d):(\d\d)(?:[.,](\d{1,9}))? ?(Z|[+-]\d\d:?\d\d)?(?![\d:])")
 _EPOCH = re.compile(rb'"ts": ?(\d{9,11}(?:\.\d+)?)[,}]')
+_SEPARATOR = re.compile(rb"[\n\x00]")  # what ends a line: a newline, or the NULs of a hole in the file
+_SEPARATOR_RUN = re.compile(rb"\n|\x00+")
+_NOT_NUL = re.compile(rb"[^\x00]")
 
 
 class LogError(Exception):
@@ -103,6 +110,34 @@ def iter_lines(selection: LogSelection, *, chunk_size: int = 1 << 20) -> Iterato
             yield line
 
 
+def iter_chunks(selection: LogSelection, *, chunk_size: int = 1 << 20) -> Iterator[bytes]:
+    """Stream the selected bytes in chunks of `chunk_size` (the last one shorter), boundaries anywhere.
+
+    Positioned reads with no buffering layer of their own, so memory stays at one chunk. Raises LogError when
+    the file has gone, or shrank (rotated) since it was selected."""
+    remaining = selection.selected_bytes
+    if remaining <= 0:
+        return
+    fd = _open(selection.path)
+    try:
+        if os.fstat(fd).st_size < selection.end_offset:
+            raise LogError(f"{selection.path} is shorter than when it was selected; it was probably rotated, "
+                           "so build the packet again.")
+        offset = selection.start_offset
+        while remaining > 0:
+            try:
+                chunk = os.pread(fd, min(remaining, chunk_size), offset)
+            except OSError as exc:
+                raise LogError(f"{selection.path} could not be read: {exc.strerror or exc}.") from exc
+            if not chunk:
+                return
+            remaining -= len(chunk)
+            offset += len(chunk)
+            yield chunk
+    finally:
+        os.close(fd)
+
+
 def _timestamp(head: bytes) -> datetime | None:
     """The time at the front of a line, or None when it carries none (continuation lines, junk)."""
     match = _STAMP.search(head)
@@ -157,75 +192,114 @@ class _Log:
             raise LogError(f"{self._path} could not be read: {exc.strerror or exc}.") from exc
 
     def line_start(self, offset: int) -> int:
-        """The first line start at or after `offset` (the file size when there is none)."""
-        if offset <= 0:
-            return 0
-        pos = offset - 1  # a line starts at `offset` exactly when the byte before it is a newline
+        """The first line start at or after `offset` (the file size when there is none).
+
+        A line starts after a newline or after a run of NUL bytes, and never inside such a run: a log that was
+        truncated while the writer kept its offset (copytruncate) or preallocated has holes of NULs, possibly
+        gigabytes of them, before its real lines."""
+        if offset > 0:
+            pos = offset - 1  # a line starts at `offset` exactly when the byte before it ends a line
+            while True:
+                block = self._read(BLOCK, pos)
+                if not block:
+                    return self.size
+                separator = _SEPARATOR.search(block)
+                if separator is not None:
+                    offset = pos + separator.start() + 1
+                    break
+                pos += len(block)
+        return self.skip_nul(offset)
+
+    def skip_nul(self, pos: int) -> int:
+        """The first byte at or after `pos` that is not NUL (the file size when there is none); the holes of a
+        sparse file are jumped over, not read."""
+        size = BLOCK
         while pos < self.size:
-            block = self._read(BLOCK, pos)
+            block = self._read(size, pos)
             if not block:
                 break
-            newline = block.find(b"\n")
-            if newline >= 0:
-                return pos + newline + 1
-            pos += len(block)
+            other = _NOT_NUL.search(block)
+            if other is not None:
+                return pos + other.start()
+            pos = self._data_at(pos + len(block))
+            size = min(size * 2, PROBE_BUDGET)  # a long run of real zeros: read it in larger pieces
         return self.size
 
+    def _data_at(self, pos: int) -> int:
+        """`pos`, or the start of the next data region when `pos` is in a hole of a sparse file."""
+        try:
+            return max(pos, os.lseek(self._fd, pos, os.SEEK_DATA))
+        except OSError:  # ENXIO: nothing but a hole up to the end; EINVAL: the file system cannot tell
+            return pos if pos < self.size else self.size
+
     def next_stamp(self, offset: int, stop: int | None = None) -> _Stamp:
-        """The first line starting at or after `offset` (and before `stop`) that carries a timestamp."""
-        limit = min(self.size if stop is None else stop, offset + PROBE_BUDGET)
-        pos = offset - 1 if offset > 0 else 0
-        aligned = offset <= 0
+        """The first line starting at or after `offset` (and before `stop`) that carries a timestamp. At most
+        PROBE_BUDGET bytes of lines are scanned; runs of NUL bytes are skipped and do not count."""
+        end = self.size if stop is None else min(stop, self.size)
+        pos, block = self._aligned(offset)
+        limit = min(end, pos + PROBE_BUDGET)
         while pos < limit:
-            block = self._read(BLOCK, pos)
+            block = block or self._read(BLOCK, pos)  # `pos` is always a line start here
             if not block:
                 break
             j = 0
-            if not aligned:
-                newline = block.find(b"\n")
-                if newline < 0:
-                    pos += len(block)
-                    continue
-                j, aligned = newline + 1, True
-            complete = len(block) if pos + len(block) >= self.size else block.rfind(b"\n") + 1
-            if complete <= j:  # the line at j runs past this block
-                if j > 0:
-                    pos += j
-                    continue
-                at = _timestamp(block[:HEAD])  # a line longer than a block: only its head matters
-                if at is not None:
-                    return _Stamp(pos, at)
-                pos, aligned = pos + len(block), False
-                continue
-            while j < complete:
+            while True:
                 if pos + j >= limit:
                     return _Stamp(pos + j, None)
-                newline = block.find(b"\n", j, complete)
-                line_end = complete if newline < 0 else newline
+                separator = _SEPARATOR.search(block, j)
+                if separator is None:
+                    if j > 0 or (len(block) < BLOCK and pos + len(block) < self.size):
+                        pos += j  # the line at j runs past this block: read again from its start
+                        block = b""
+                        break
+                    at = _timestamp(block[:HEAD])  # a line longer than a block: only its head matters
+                    if at is not None:
+                        return _Stamp(pos, at)
+                    pos, block = self.line_start(pos + len(block)), b""
+                    break
+                line_end = separator.start()
                 at = _timestamp(block[j:min(line_end, j + HEAD)])
                 if at is not None:
                     return _Stamp(pos + j, at)
+                if block[line_end] == 0:  # a run of NULs: skipped, not counted against the budget
+                    after = self.skip_nul(pos + line_end)
+                    limit = min(end, limit + after - (pos + line_end))
+                    pos, block = after, b""
+                    break
                 j = line_end + 1
-            pos += complete
+                if j >= len(block):
+                    pos, block = pos + j, b""
+                    break
         return _Stamp(self.size if pos >= self.size else pos, None)
 
+    def _aligned(self, offset: int) -> tuple[int, bytes]:
+        """line_start(offset), and the bytes from there on that were read to find it (maybe none)."""
+        if offset <= 0:
+            block = self._read(BLOCK, 0)
+            return (0, block) if block[:1] != b"\0" else (self.skip_nul(0), b"")
+        block = self._read(BLOCK, offset - 1)
+        separator = _SEPARATOR.search(block)
+        if separator is None or block[separator.start()] == 0 or block[separator.end():][:1] in (b"", b"\0"):
+            return self.line_start(offset), b""  # NULs to skip, or the line start is past this block
+        return offset - 1 + separator.end(), block[separator.end():]
+
     def last_stamp(self, start: int, end: int) -> datetime | None:
-        """The time of the last line starting in [start, end) that carries one; `start` must be a line start."""
+        """The time of the last line starting in [start, end) that carries one; `start` must be a line start.
+        Runs of NUL bytes end lines like newlines do (a log with holes), and do not count against the budget."""
         floor = max(start, end - PROBE_BUDGET)
         while end > floor:
             low = max(floor, end - BLOCK)
             base = low - 1 if low > start else low  # one byte more tells whether `low` starts a line
             data = self._read(end - base + HEAD, base)
             starts = [0] if base == low else []
-            newline = data.find(b"\n")
-            while newline >= 0 and base + newline + 1 < end:
-                starts.append(newline + 1)
-                newline = data.find(b"\n", newline + 1)
+            starts += [m.end() for m in _SEPARATOR_RUN.finditer(data, 0, end - base) if base + m.end() < end]
             for rel in reversed(starts):
-                line_end = data.find(b"\n", rel, rel + HEAD)
-                at = _timestamp(data[rel:line_end if line_end >= 0 else rel + HEAD])
+                line_end = _SEPARATOR.search(data, rel, rel + HEAD)
+                at = _timestamp(data[rel:line_end.start() if line_end else rel + HEAD])
                 if at is not None:
                     return at
+            if data[:end - low].strip(b"\0") == b"" and low > start:  # all NULs: skip the run from its start
+                floor = max(start, floor - (end - low))
             end = low
         return None
 
@@ -249,7 +323,7 @@ class _Log:
             else:
                 low = stamp.offset + 1  # every offset up to this line finds the same entry
         if low == 0:
-            return 0  # lines before the first timestamp belong to the start of the log
+            return self.skip_nul(0)  # lines before the first timestamp belong to the start (NULs do not)
         stamp = self.next_stamp(low)
         if stamp.at is not None or stamp.offset >= self.size:
             return stamp.offset

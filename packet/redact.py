@@ -69,6 +69,8 @@ ADVANCED_LOGGING_FIELDS = (
 _MASKED_FIELDS = frozenset(f.lower() for f in (*SANITIZED_CONFIG_FIELDS, *UNSANITIZED_SECRET_FIELDS))
 _LOGGING_FIELDS = frozenset(f.lower() for f in ADVANCED_LOGGING_FIELDS)
 _CONTEXT_CHARS = 40
+# Rules whose secret sits inside a URL or DSN: the whole string is a secret as well as the password in it.
+CREDENTIAL_URL_RULES = frozenset({"dsn", "url-credentials"})
 _NO_MANIFESTS: Mapping[str, dict] = MappingProxyType({})
 
 
@@ -460,6 +462,40 @@ class Redactor:
             out.append(line)
         return out, found
 
+    def redact_block(self, block: bytes, *, member: str, first_line_no: int) -> tuple[bytes, list[Redaction]]:
+        """A block of whole lines as one bytes object (no per-line work for the clean ones): one pre-filter pass
+        finds the lines that can hold a secret, and only those (and lines inside an open private key) go
+        through redact_line; every other byte is copied through unchanged."""
+        if self._pseudonymiser is not None:
+            lines = _split_lines(block)
+            cleaned, found = self.redact_lines(lines, member=member, first_line_no=first_line_no)
+            return b"".join(cleaned), found
+        hits = [start for _, start, _ in self._triggers.find_matches_as_indexes(block.lower())]
+        if not hits and member not in self._open_pem:
+            return block, []
+        out: list[bytes] = []
+        found: list[Redaction] = []
+        pos, line_no, hit, size = 0, first_line_no, 0, len(block)
+        while pos < size:
+            if member not in self._open_pem:
+                while hit < len(hits) and hits[hit] < pos:
+                    hit += 1
+                if hit == len(hits):
+                    out.append(block[pos:])
+                    break
+                start = max(pos, block.rfind(b"\n", pos, hits[hit]) + 1)
+                line_no += block.count(b"\n", pos, start)
+                out.append(block[pos:start])
+                pos = start
+            end = block.find(b"\n", pos)
+            end = size if end < 0 else end + 1
+            line, redactions = self.redact_line(block[pos:end], member=member, line_no=line_no)
+            out.append(line)
+            found += redactions
+            line_no += 1
+            pos = end
+        return b"".join(out), found
+
     def redact_line(self, line: bytes, *, member: str, line_no: int) -> tuple[bytes, list[Redaction]]:
         """One log line, newline included or not; bytes outside masked spans come back unchanged."""
         in_pem = member in self._open_pem
@@ -530,6 +566,15 @@ def _pseudonymise(pseudonymiser: Pseudonymiser, pieces: list[str]) -> list[str]:
         if len(joined) == len(pieces):
             return joined
     return [pseudonymiser.text(piece) for piece in pieces]
+
+
+def _split_lines(block: bytes) -> list[bytes]:
+    """Lines split at b"\\n" only (as readline splits them), each with its newline."""
+    lines = [line + b"\n" for line in block.split(b"\n")]
+    lines[-1] = lines[-1][:-1]
+    if not lines[-1]:
+        lines.pop()
+    return lines
 
 
 def _split_eol(line: bytes) -> tuple[bytes, bytes]:
@@ -631,6 +676,8 @@ class _ConfigWalk:
             if span.recorded:
                 self.found.append((span.rule, f"{label}: {_excerpt(out, start, end)}"))
             self.secrets += [(f"{label}#{span.rule}", secret) for secret in span.secrets]
+        if any(span.rule in CREDENTIAL_URL_RULES and span.secrets for span in spans):
+            self.secrets.append((f"{label}#whole-url", value))  # the URL with its password turns up whole, too
         return out
 
 

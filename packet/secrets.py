@@ -16,6 +16,7 @@ from typing import Any
 from pydantic import BaseModel, SecretStr
 
 from packet.redact import (
+    CREDENTIAL_URL_RULES,
     SANITIZED_CONFIG_FIELDS,
     UNSANITIZED_SECRET_FIELDS,
     config_secrets,
@@ -119,5 +120,8 @@ def _add(found: dict[str, str], label: str, value: str) -> None:
 
 def _add_inner(found: dict[str, str], label: str, value: str) -> None:
     """Passwords and tokens inside a DSN or URL: they can turn up on their own, e.g. in a driver's error."""
-    for rule, secret in text_secrets(value):
+    inner = text_secrets(value)
+    for rule, secret in inner:
         _add(found, f"{label}#{rule}", secret)
+    if any(rule in CREDENTIAL_URL_RULES for rule, _ in inner):
+        _add(found, f"{label}#whole-url", value)  # the password alone, and the URL that carries it

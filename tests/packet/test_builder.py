@@ -78,8 +78,28 @@ def test_a_packet_from_a_live_deployment(degraded, tmp_path, log_file, capsys):
     assert "FILESTORE_UNREACHABLE" in capsys.readouterr().out
 
 
-def test_a_known_secret_that_slipped_through_blocks_the_packet(degraded, tmp_path, log_file):
+def test_a_known_secret_in_free_text_is_masked_by_value(degraded, tmp_path, log_file):
     secret = "zq9-unrecognisable-canary-7741"
+    with log_file.open("ab") as log:
+        log.write(f'{{"level":"info","msg":"note {secret}"}}\n'.encode())
+    out = tmp_path / "packet.zip"
+    request = gathered_request(degraded, tmp_path, log_file, secrets={"custom.secret": secret})
+    result = build_packet(request, out)
+    assert result.ok, result.leaks
+    with zipfile.ZipFile(out) as archive:
+        assert all(secret.encode() not in archive.read(name) for name in archive.namelist())
+        report = json.loads(archive.read("redaction_report.json"))
+    assert report["known_secrets_masked"] == {"custom.secret": 1}
+    assert report["by_member"]["mattermost.log"]["known-secret"] == 1
+
+
+def test_a_known_secret_masking_missed_blocks_the_packet_and_says_where(degraded, tmp_path, log_file, monkeypatch):
+    import packet.builder as builder
+    from packet.value_mask import ValueMasker
+
+    monkeypatch.setattr(builder, "ValueMasker", lambda _secrets: ValueMasker({}))  # the gate is the last defence
+    secret = "zq9-unrecognisable-canary-7741"
+    lines = log_file.read_bytes().count(b"\n")
     with log_file.open("ab") as log:
         log.write(f'{{"level":"info","msg":"note {secret}"}}\n'.encode())
     out = tmp_path / "packet.zip"
@@ -87,6 +107,7 @@ def test_a_known_secret_that_slipped_through_blocks_the_packet(degraded, tmp_pat
     result = build_packet(request, out)
     assert not result.ok and not out.exists()
     assert {leak.member for leak in result.leaks} == {"mattermost.log"}
+    assert {leak.line for leak in result.leaks} == {lines + 1}
     assert all(secret not in leak.label for leak in result.leaks)
     assert not list(tmp_path.glob(".packet-*"))  # no half-written zip left behind
 
@@ -134,7 +155,7 @@ def test_a_secret_deep_in_a_large_log_is_found_on_its_line(tmp_path):
     result = build_packet(request, tmp_path / "packet.zip")
     assert result.ok, result.leaks
     [found] = [r for r in result.redactions if r.member == "mattermost.log"]
-    assert found.line == 40_001 and "Hunter2" not in found.context
+    assert found.line == 40_001 and found.rule == "known-secret" and "Hunter2" not in found.context
 
 
 def test_deployment_facts_support_asks_for_are_in_the_summary(degraded, tmp_path, log_file):
@@ -208,3 +229,45 @@ def test_our_packet_read_back_by_the_analyzer_raises_no_false_alarm(tmp_path, si
     findings = {f["code"]: f for f in json.loads(capsys.readouterr().out)["findings"]}
     assert findings["CLUSTER_SINGLE_NODE"]["state"] != "firing"
     assert findings["RATELIMIT_OFF_LARGE"]["state"] != "unknown"
+
+
+def test_nothing_is_written_outside_a_temporary_folder_until_the_final_rename(tmp_path, log_file, monkeypatch):
+    import packet.builder as builder
+
+    folder = tmp_path / "out"
+    folder.mkdir()
+    seen: list[list[str]] = []
+    scan_zip = builder.LeakGate.scan_zip
+
+    def watching(gate, path, **options):
+        seen.append(sorted(p.name for p in folder.iterdir()))
+        assert path.parent.parent == folder and path.parent.name.startswith(".packet-")
+        return scan_zip(gate, path, **options)
+
+    monkeypatch.setattr(builder.LeakGate, "scan_zip", watching)
+    request = PacketRequest(environment="host", generated_by="root", generated_by_email=None, form=FORM,
+                            log_files=(log_file,))
+    assert build_packet(request, folder / "packet.zip").ok
+    assert len(seen) == 1 and len(seen[0]) == 1 and seen[0][0].startswith(".packet-")
+    assert sorted(p.name for p in folder.iterdir()) == ["packet.zip"]  # the temporary folder is gone too
+
+
+def test_out_that_is_a_directory_is_refused_before_any_work(tmp_path):
+    request = PacketRequest(environment="host", generated_by="root", generated_by_email=None, form=FORM)
+    with pytest.raises(IsADirectoryError, match="is a directory"):
+        build_packet(request, tmp_path)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_the_gate_reads_every_block_the_masker_did_not_verify(tmp_path, monkeypatch):
+    import packet.builder as builder
+    from packet.value_mask import ValueMasker
+
+    monkeypatch.setattr(builder, "ValueMasker", lambda _secrets: ValueMasker({}))  # a masker that knows nothing
+    clean = b'{"timestamp":"2026-11-23 05:00:00.000 Z","level":"info","msg":"websocket closed"}\n'
+    path = tmp_path / "big.log"
+    path.write_bytes(clean * 40_000 + b'{"msg":"canary zq9-unrecognisable-canary-7741"}\n' + clean * 100)
+    request = PacketRequest(environment="host", generated_by="root", generated_by_email=None, form=FORM,
+                            log_files=(path,), secrets={"c": "zq9-unrecognisable-canary-7741"})
+    result = build_packet(request, tmp_path / "packet.zip")
+    assert not result.ok and [leak.line for leak in result.leaks] == [40_001]

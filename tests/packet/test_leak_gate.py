@@ -39,7 +39,9 @@ def test_forms_are_distinct_long_enough_and_named():
     assert forms["url-plus"] == quote_plus(SECRET, safe="").encode()
     assert forms["json-html"] == b'Winter2026!/p@ss+w\xc3\xb6rd \\"\\u003c\\u0026\\u003e'
     # A simple secret has fewer spellings: those equal to another are left out.
-    assert set(secret_forms("abcdef123")) == {"plain", "hex", "base64@0", "base64@1", "base64@2"}
+    assert set(secret_forms("abcdef123")) == {"plain", "hex", "base64@0", "base64@1", "base64@2", "sha256-16"}
+    assert rb'\\\"' in forms["json-in-json"] and rb"\\u00f6" in forms["json-in-json"]  # escaped twice
+    assert len(secret_forms("abcd", min_length=4)["plain"]) == 4 and "plain" not in secret_forms("abcd")
 
 
 @pytest.mark.parametrize(("form", "spelled"), [
@@ -81,7 +83,7 @@ def test_member_names_are_scanned():
 def test_short_values_and_masks_are_not_searched_and_say_so():
     gate = LeakGate({"ldap.bind_password": "abc12", "config.SplitKey": "*" * 32, "db.password": "long-enough"})
     assert _find(gate, b"abc12 ******************************** long-enough") == [
-        Leak("member.txt", 39, "plain", "db.password")]
+        Leak("member.txt", 39, "plain", "db.password", line=1)]
     assert any(note.startswith("ldap.bind_password: shorter than 6") for note in gate.notes)
     assert any(note.startswith("config.SplitKey") for note in gate.notes)
 
@@ -141,3 +143,28 @@ def test_redacted_simulator_packet_raises_no_false_alarm(tmp_path):
     with zipfile.ZipFile(path, "a") as archive:
         archive.writestr("raw_config.json", json.dumps(config))
     assert {leak.label for leak in gate.scan_zip(path)} >= set(config_secrets(config, plugin_manifests=manifests))
+
+
+def test_a_stream_scan_finds_what_a_whole_scan_finds_at_any_block_boundary():
+    gate = LeakGate({"s": SECRET})
+    data = b"x" * 5000 + SECRET.encode() + b"\n" * 3 + quote_plus(SECRET, safe="").encode() + b"y" * 10
+    whole = gate.scan("m", [data])
+    assert len(whole) == 2
+    for size in (1, 7, 30, 4999, 5003, 5010):
+        scan = gate.stream("m")
+        for at in range(0, len(data), size):
+            scan.feed(data[at:at + size])
+        assert scan.leaks == whole, size
+    assert [leak.line for leak in whole] == [1, 4]
+
+
+def test_a_stream_scan_skips_only_verified_blocks_after_verified_blocks():
+    gate = LeakGate({"s": SECRET})
+    scan = gate.stream("m")
+    clean = b"z" * 1000
+    scan.feed(clean, verified=True)  # the first block is always searched
+    scan.feed(clean, verified=True)  # skipped
+    scan.feed(clean[:-5] + SECRET.encode()[:5], verified=False)  # changed: searched, with the end before it
+    scan.feed(SECRET.encode()[5:] + clean, verified=True)  # after a changed block: searched
+    assert scan.searched == 1000 + 1000 + len(SECRET.encode()) - 5 + 1000  # the second block was not read
+    assert [leak.offset for leak in scan.leaks] == [3000 - 5]

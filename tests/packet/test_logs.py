@@ -356,3 +356,65 @@ def test_a_300_mb_log_costs_a_few_small_reads(tmp_path: Path):
         assert cut.selected_bytes <= 50 * 1024**2 and cut.last_timestamp == _at(3)
     finally:
         path.unlink(missing_ok=True)
+
+
+# ------------------------------------------------------------------------------------------- holes of NULs
+
+LAST = b'{"timestamp":"2026-11-23 10:00:00.000 Z","level":"error","msg":"the real last line"}\n'
+
+
+def _sparse(path: Path, hole: int, before: bytes = b"", after: bytes = LAST) -> Path:
+    """`before`, then a hole of `hole` NUL bytes (sparse: nothing written), then `after` (truncate -s, append)."""
+    with path.open("wb") as handle:
+        handle.write(before)
+        handle.truncate(len(before) + hole)
+    with path.open("ab") as handle:
+        handle.write(after)
+    return path
+
+
+def test_a_2_gb_sparse_log_gives_its_real_last_line(tmp_path: Path):
+    path = _sparse(tmp_path / "mattermost.log", 2 * 1024**3)
+    started = time.perf_counter()
+    newest = select(path, since=None, until=None)
+    window = select(path, since=datetime(2026, 11, 23, 9, tzinfo=UTC), until=datetime(2026, 11, 23, 11, tzinfo=UTC))
+    assert time.perf_counter() - started < 1  # the hole is jumped over, not read
+    for chosen in (newest, window):
+        assert list(iter_lines(chosen)) == [LAST], chosen.reason
+        assert chosen.last_timestamp == datetime(2026, 11, 23, 10, tzinfo=UTC)
+    assert "newest 85 bytes" in newest.reason
+
+
+def test_a_hole_between_real_lines_is_skipped_by_the_window(tmp_path: Path):
+    early = b"".join(b'{"timestamp":"2026-11-23 0%d:00:00.000 Z","msg":"early"}\n' % h for h in range(1, 6))
+    late = b"".join(b'{"timestamp":"2026-11-23 1%d:00:00.000 Z","msg":"late"}\n' % h for h in range(0, 6))
+    path = _sparse(tmp_path / "mattermost.log", 64 * 1024**2, before=early, after=late)
+    chosen = select(path, since=datetime(2026, 11, 23, 11, tzinfo=UTC), until=datetime(2026, 11, 23, 13, tzinfo=UTC),
+                    margin=timedelta(0))
+    assert list(iter_lines(chosen)) == late.splitlines(keepends=True)[1:4]
+    early_window = select(path, since=datetime(2026, 11, 23, 2, tzinfo=UTC),
+                          until=datetime(2026, 11, 23, 3, tzinfo=UTC), margin=timedelta(0))
+    assert list(iter_lines(early_window)) == early.splitlines(keepends=True)[1:3]
+    newest = select(path, since=None, until=None, max_bytes=1024)
+    assert list(iter_lines(newest)) == late.splitlines(keepends=True)
+
+
+def test_a_log_of_nothing_but_nuls(tmp_path: Path):
+    path = _sparse(tmp_path / "mattermost.log", 256 * 1024**2, after=b"")
+    chosen = select(path, since=None, until=None)
+    assert list(iter_lines(chosen)) == [] and "newest 0 bytes" in chosen.reason
+
+
+def test_the_packet_of_a_sparse_log_holds_the_real_line(tmp_path: Path):
+    import zipfile
+
+    from packet.builder import PacketRequest, build_packet
+    from packet.form import PacketForm
+
+    path = _sparse(tmp_path / "mattermost.log", 2 * 1024**3)
+    out = tmp_path / "p.zip"
+    result = build_packet(PacketRequest(environment="t", generated_by="t", generated_by_email=None,
+                                        form=PacketForm(issue="x"), log_files=(path,)), out)
+    assert result.ok
+    with zipfile.ZipFile(out) as archive:
+        assert archive.read("mattermost.log") == LAST

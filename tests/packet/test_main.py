@@ -3,6 +3,8 @@
 import json
 import zipfile
 
+import pytest
+
 from packet.__main__ import main
 from simulator.scenarios import build_scenario
 from simulator.server_config import build_config
@@ -44,15 +46,87 @@ def test_build_from_local_files_only(monkeypatch, tmp_path, capsys):
         assert all(smtp_password not in archive.read(n) for n in archive.namelist())
 
 
-def test_a_config_that_is_not_json_is_recorded_not_fatal(monkeypatch, tmp_path, capsys):
+def test_a_config_that_is_not_json_is_recorded_by_gather_not_fatal(tmp_path):
+    """The page keeps going without the configuration; only the command line refuses it up front."""
+    from packet.gather import read_config_file
+
+    (tmp_path / "config.json").write_bytes(b"{not json")
+    config, problem = read_config_file(tmp_path / "config.json")
+    assert config is None and "is not JSON" in problem
+
+
+def _refuse(monkeypatch, tmp_path, capsys, argv, expected):
+    """The command stops with exit 2 and one sentence, before settings are read or anything is gathered."""
+    import packet.__main__ as cli
+
     isolate(monkeypatch, tmp_path)
-    (tmp_path / "config.json").write_bytes(b"{not json\xff")
-    out = tmp_path / "packet.zip"
-    assert main(["build", "--out", str(out), "--config-file", str(tmp_path / "config.json"),
-                 "--no-site-smtp-tests"]) == 0
-    with zipfile.ZipFile(out) as archive:
-        summary = json.loads(archive.read("summary.json"))
-    assert any(c["name"] == "config.json" and not c["ok"] for c in summary["checks"])
+
+    def no_work(*_args, **_kwargs):
+        raise AssertionError("work started before the input was checked")
+
+    monkeypatch.setattr(cli, "load_settings", no_work)
+    before = sorted(p.name for p in tmp_path.iterdir())
+    assert main(["build", *argv]) == 2
+    err = capsys.readouterr().err
+    assert expected in err, err
+    assert "Traceback" not in err and len(err.strip().splitlines()) == 1
+    assert sorted(p.name for p in tmp_path.iterdir()) == before  # nothing written
+
+
+def test_out_that_is_an_existing_directory(monkeypatch, tmp_path, capsys):
+    (tmp_path / "existing").mkdir()
+    _refuse(monkeypatch, tmp_path, capsys, ["--out", str(tmp_path / "existing")], "is a directory")
+
+
+def test_out_folder_that_does_not_exist(monkeypatch, tmp_path, capsys):
+    _refuse(monkeypatch, tmp_path, capsys, ["--out", str(tmp_path / "missing" / "p.zip")], "does not exist")
+
+
+def test_out_folder_that_is_not_writable(monkeypatch, tmp_path, capsys):
+    # /proc takes no new files, even from root (a chmod'ed folder would not stop root).
+    _refuse(monkeypatch, tmp_path, capsys, ["--out", "/proc/p.zip"], "is not writable")
+
+
+@pytest.mark.parametrize(("content", "expected"), [
+    (None, "does not exist"),
+    (b"{not json", "is not JSON"),
+    (b'{"a": "' + bytes([0xFF, 0xFE]) + b'"}', "is not UTF-8"),
+    (b"[" * 100_000 + b"]" * 100_000, "nested too deeply"),
+    (b'{"a":' * 100 + b"1" + b"}" * 100, "levels deep"),
+    (b"[1, 2]", "not an object"),
+])
+def test_config_file_that_cannot_be_used(monkeypatch, tmp_path, capsys, content, expected):
+    config = tmp_path / "config.json"
+    if content is not None:
+        config.write_bytes(content)
+    _refuse(monkeypatch, tmp_path, capsys, ["--out", str(tmp_path / "p.zip"), "--config-file", str(config)], expected)
+
+
+def test_config_file_that_is_a_directory(monkeypatch, tmp_path, capsys):
+    (tmp_path / "conf").mkdir()
+    _refuse(monkeypatch, tmp_path, capsys, ["--out", str(tmp_path / "p.zip"), "--config-file",
+                                            str(tmp_path / "conf")], "is a directory")
+
+
+def test_log_file_missing_or_a_directory(monkeypatch, tmp_path, capsys):
+    _refuse(monkeypatch, tmp_path, capsys, ["--out", str(tmp_path / "p.zip"), "--log-file",
+                                            str(tmp_path / "nope.log")], "does not exist")
+    (tmp_path / "logs").mkdir()
+    _refuse(monkeypatch, tmp_path, capsys, ["--out", str(tmp_path / "p.zip"), "--log-file",
+                                            str(tmp_path / "logs")], "is a directory")
+
+
+def test_since_after_until(monkeypatch, tmp_path, capsys):
+    _refuse(monkeypatch, tmp_path, capsys, ["--out", str(tmp_path / "p.zip"), "--since", "2026-11-23T11:00",
+                                            "--until", "2026-11-23T09:00"], "is after --until")
+
+
+def test_bad_dates(monkeypatch, tmp_path, capsys):
+    for bad in ("yesterday-ish", "2026-13-01"):
+        _refuse(monkeypatch, tmp_path, capsys, ["--out", str(tmp_path / "p.zip"), "--since", bad],
+                f"--since '{bad}' is not a date and time")
+    _refuse(monkeypatch, tmp_path, capsys, ["--out", str(tmp_path / "p.zip"), "--until", "noon"],
+            "--until 'noon' is not a date and time")
 
 
 def test_bad_input_is_a_clear_error(monkeypatch, tmp_path, capsys):

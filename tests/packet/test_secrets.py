@@ -90,3 +90,24 @@ def test_unsanitized_config_secrets_are_exactly_what_redaction_masks(settings):
 def test_demo_settings_know_no_secrets(tmp_path):
     demo = load_settings({}, secrets_path=tmp_path / "absent.toml")
     assert known_secrets(demo, environ={"HOME": "/root"}) == {}
+
+
+def test_plugin_manifests_come_from_mattermosts_own_packet(tmp_path, settings):
+    import zipfile
+
+    from packet.gather import plugin_manifests
+    from simulator.support_packet import build_packet
+
+    scenario = build_scenario("degraded")
+    config = build_config(scenario)
+    path = tmp_path / "server.zip"
+    path.write_bytes(build_packet(scenario, config))
+    manifests = plugin_manifests(path)
+    assert manifests and all("id" in m for m in manifests.values())
+    found = known_secrets(settings, environ={}, raw_config=config, plugin_manifests=manifests)
+    assert found["config:PluginSettings.Plugins.jira.secret"] == "jira-Webhook-Secret-7b1d0c"
+    (tmp_path / "bad.zip").write_bytes(b"not a zip")
+    assert plugin_manifests(tmp_path / "bad.zip") == {}
+    with zipfile.ZipFile(tmp_path / "none.zip", "w") as archive:
+        archive.writestr("plugins.json", "[[[")
+    assert plugin_manifests(tmp_path / "none.zip") == {}
