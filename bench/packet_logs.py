@@ -17,6 +17,7 @@ import tempfile
 import time
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
+from typing import IO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -49,16 +50,22 @@ def _minute_block(rng: random.Random, lines: int) -> bytes:
 
 def write_log(path: Path) -> tuple[int, int]:
     """Write LOG_BYTES of log; returns (bytes written, minutes covered)."""
-    rng = random.Random("bench-packet-logs")
-    blocks = [_minute_block(rng, 4500) for _ in range(8)]  # a few variants, so the data does not repeat exactly
-    written = minute = 0
     with path.open("wb") as handle:
-        while written < LOG_BYTES:
-            stamp = (START + timedelta(minutes=minute)).strftime("%Y-%m-%d %H:%M").encode()
-            block = blocks[minute % len(blocks)].replace(PLACEHOLDER, stamp)
-            handle.write(block)
-            written += len(block)
-            minute += 1
+        return write_minutes(handle, "bench-packet-logs", variants=8, total=LOG_BYTES)
+
+
+def write_minutes(handle: IO[bytes], seed: str, *, variants: int, total: int) -> tuple[int, int]:
+    """Write `total` bytes of log, a minute a block, from a few variants so the data does not repeat exactly;
+    returns (bytes written, minutes covered)."""
+    rng = random.Random(seed)
+    blocks = [_minute_block(rng, 4500) for _ in range(variants)]
+    written = minute = 0
+    while written < total:
+        stamp = (START + timedelta(minutes=minute)).strftime("%Y-%m-%d %H:%M").encode()
+        block = blocks[minute % len(blocks)].replace(PLACEHOLDER, stamp)
+        handle.write(block)
+        written += len(block)
+        minute += 1
     return written, minute
 
 

@@ -18,14 +18,13 @@ import tempfile
 import time
 import zipfile
 from collections.abc import Callable
-from datetime import timedelta
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # The project root goes on sys.path first, so these imports come after it.
-from bench.packet_logs import PLACEHOLDER, START, _minute_block  # noqa: E402
+from bench.packet_logs import write_minutes  # noqa: E402
 
 LOG_BYTES = 300 * 1024**2
 NODES = ("app-1.example.com", "app-2.example.com", "app-3.example.com")
@@ -50,18 +49,8 @@ def _info(name: str) -> zipfile.ZipInfo:
 
 
 def _write_log(zf: zipfile.ZipFile, name: str, seed: int) -> None:
-    import random
-
-    rng = random.Random(f"bench-packet-read-{seed}")
-    blocks = [_minute_block(rng, 4500) for _ in range(4)]
-    written = minute = 0
     with zf.open(_info(name), "w", force_zip64=True) as fh:
-        while written < LOG_BYTES:
-            stamp = (START + timedelta(minutes=minute)).strftime("%Y-%m-%d %H:%M").encode()
-            block = blocks[minute % len(blocks)].replace(PLACEHOLDER, stamp)
-            fh.write(block)
-            written += len(block)
-            minute += 1
+        write_minutes(fh, f"bench-packet-read-{seed}", variants=4, total=LOG_BYTES)
 
 
 def _zip(path: Path, members: dict[str, bytes], logs: tuple[str, ...] = ()) -> Path:

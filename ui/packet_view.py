@@ -180,8 +180,8 @@ def render_review(result: PacketResult) -> None:
     if result.leaks:
         st.error(f"Blocked: {len(result.leaks)} known secret(s) were found in the packet, so it was not offered for "
                  "download. Add the terms below or fix the source, then rebuild.")
-        st.dataframe(pd.DataFrame([{"File": leak.member, "Byte": leak.offset, "Secret": leak.label,
-                                    "Form": leak.form} for leak in result.leaks]), hide_index=True, width="stretch")
+        st.dataframe(pd.DataFrame([{"Where": leak.where(), "Secret": leak.label, "Form": leak.form}
+                                   for leak in result.leaks]), hide_index=True, width="stretch")
     for member, why in result.errors.items():
         st.caption(f"Not collected: {member}: {why}")
     st.subheader(f"Redactions ({result.total_redactions})")
