@@ -83,16 +83,24 @@ class DatabaseFacts:
     master_connections_idle: int | None = None
     master_pool_wait_count: int | None = None
     master_pool_wait_duration_ms: int | None = None
+    master_connections_closed_max_idle: int | None = None
+    master_connections_closed_max_lifetime: int | None = None
     replica_connections_in_use: int | None = None
+    replica_connections_idle: int | None = None
     replica_pool_wait_count: int | None = None
+    replica_pool_wait_duration_ms: int | None = None
+    replica_connections_closed_max_idle: int | None = None
+    replica_connections_closed_max_lifetime: int | None = None
     cache_hit_ratio: float | None = None
     deadlocks: int | None = None
     temp_files: int | None = None
+    temp_bytes_mb: int | None = None
     rollbacks: int | None = None
     idle_in_transaction_count: int | None = None
     longest_query_duration_seconds: float | None = None
     waiting_for_lock_count: int | None = None
     posts_dead_tuples: int | None = None
+    posts_last_autovacuum: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -334,6 +342,10 @@ def real(value: Any) -> float | None:
 # The fields of model.SupportPacketDiagnostics, v1 to the newest (v12); anything else in a node's
 # diagnostics.yaml is reported as uninterpreted, never dropped without a word. None: a free-form mapping.
 _PROBE_FIELDS = {"status": None, "error": None, "erorr": None}
+# v12's connection pool counters, per pool (database.<pool>_<counter> in diagnostics.yaml).
+_POOL_COUNTS = tuple(f"{pool}_{stat}" for pool in ("master", "replica") for stat in (
+    "connections_in_use", "connections_idle", "pool_wait_count", "pool_wait_duration_ms",
+    "connections_closed_max_idle", "connections_closed_max_lifetime"))
 DIAGNOSTICS_FIELDS: dict[str, Any] = {
     "version": None,
     "license": {k: None for k in ("company", "users", "sku_short_name", "is_trial", "is_gov_sku", "is_non_production",
@@ -346,9 +358,7 @@ DIAGNOSTICS_FIELDS: dict[str, Any] = {
     "config": {"store_type": None},
     "database": {k: None for k in (
         "type", "version", "schema_version", "master_connections", "replica_connections", "search_connections",
-        *(f"{pool}_{stat}" for pool in ("master", "replica") for stat in (
-            "connections_in_use", "connections_idle", "pool_wait_count", "pool_wait_duration_ms",
-            "connections_closed_max_idle", "connections_closed_max_lifetime")),
+        *_POOL_COUNTS,
         "cache_hit_ratio", "deadlocks", "temp_files", "temp_bytes_mb", "rollbacks", "idle_in_transaction_count",
         "longest_query_duration_seconds", "waiting_for_lock_count", "posts_dead_tuples", "posts_last_autovacuum")},
     "file_store": {k: None for k in ("file_status", "error", "erorr", "file_driver", "filesystem_type", "total_mb",
@@ -441,20 +451,17 @@ def parse_diagnostics(raw: Any, name: str) -> NodeFacts:
             master_connections=integer(database.get("master_connections")),
             replica_connections=integer(database.get("replica_connections")),
             search_connections=integer(database.get("search_connections")),
-            master_connections_in_use=integer(database.get("master_connections_in_use")),
-            master_connections_idle=integer(database.get("master_connections_idle")),
-            master_pool_wait_count=integer(database.get("master_pool_wait_count")),
-            master_pool_wait_duration_ms=integer(database.get("master_pool_wait_duration_ms")),
-            replica_connections_in_use=integer(database.get("replica_connections_in_use")),
-            replica_pool_wait_count=integer(database.get("replica_pool_wait_count")),
+            **{name: integer(database.get(name)) for name in _POOL_COUNTS},
             cache_hit_ratio=real(database.get("cache_hit_ratio")),
             deadlocks=integer(database.get("deadlocks")),
             temp_files=integer(database.get("temp_files")),
+            temp_bytes_mb=integer(database.get("temp_bytes_mb")),
             rollbacks=integer(database.get("rollbacks")),
             idle_in_transaction_count=integer(database.get("idle_in_transaction_count")),
             longest_query_duration_seconds=real(database.get("longest_query_duration_seconds")),
             waiting_for_lock_count=integer(database.get("waiting_for_lock_count")),
             posts_dead_tuples=integer(database.get("posts_dead_tuples")),
+            posts_last_autovacuum=timestamp(database.get("posts_last_autovacuum")),
         ),
         file_store=FileStoreFacts(
             driver=text(files.get("file_driver")),
