@@ -1,9 +1,12 @@
-"""python -m health --packet packet.zip [--format text|json] [--fail-on critical|warning|never]: the health rules,
-offline, on a support packet.
+"""The health rules from the command line.
 
-Exit status: 0 the packet was judged and nothing at the --fail-on level fired; 1 a finding at that level fired,
-or (with --fail-on critical or warning) most rules could not be judged ("not enough data"); 2 bad arguments, or
-the file is not a Mattermost support packet.
+- `python -m health --packet packet.zip [--format text|json] [--fail-on critical|warning|never]`: offline, on a
+  support packet. Exit status: 0 judged and nothing at the --fail-on level fired; 1 a finding at that level fired,
+  or (with --fail-on critical or warning) most rules could not be judged ("not enough data"); 2 bad arguments, or
+  the file is not a Mattermost support packet.
+- `python -m health check [--env NAME] [--fail-on ...] [--format text|json|junit] [--server-packet]`: collect a
+  configured environment now and judge it (for cron and CI); exit status as in health/check.py (3: Mattermost
+  itself could not be read).
 """
 
 from __future__ import annotations
@@ -15,12 +18,12 @@ from pathlib import Path
 
 from collectors.support_packet import PacketError, parse_packet
 from collectors.support_packet_models import PacketFacts
+from health import check
 from health.engine import evaluate
-from health.findings import NOT_ENOUGH_DATA, Severity, State, verdict
+from health.findings import verdict
 from health.packet_inputs import from_packet
 from health.report import to_json, to_text
-
-FAILING = {"critical": (Severity.CRITICAL,), "warning": (Severity.CRITICAL, Severity.WARNING), "never": ()}
+from settings import SettingsError, load_settings
 
 
 class _Parser(argparse.ArgumentParser):
@@ -33,7 +36,7 @@ def parse_args(argv: Sequence[str] | None) -> argparse.Namespace:
                      description="Judge a Mattermost support packet with the dashboard's health rules.")
     parser.add_argument("--packet", type=Path, required=True, help="a support packet zip made by Mattermost")
     parser.add_argument("--format", choices=("text", "json"), default="text")
-    parser.add_argument("--fail-on", choices=tuple(FAILING), default="never",
+    parser.add_argument("--fail-on", choices=tuple(check.FAILING), default="never",
                         help="exit with status 1 when a finding of this severity (or worse) fires, or when most "
                              "rules cannot be judged")
     return parser.parse_args(argv)
@@ -48,6 +51,9 @@ def _argument_error(path: Path) -> str | None:
 
 
 def main(argv: Sequence[str] | None = None) -> int:
+    argv = list(sys.argv[1:] if argv is None else argv)
+    if argv[:1] == ["check"]:
+        return check_main(argv[1:])
     args = parse_args(argv)
     problem = _argument_error(args.packet)
     if problem is None:
@@ -70,9 +76,52 @@ def main(argv: Sequence[str] | None = None) -> int:
     else:
         print("\n".join(_header(args.packet, packet)) + "\n")
         print(to_text(findings, result, "Mattermost health report"))
-    failing = any(f.state is State.FIRING and f.severity in FAILING[args.fail_on] for f in findings)
-    not_judged = result.label == NOT_ENOUGH_DATA and args.fail_on != "never"
-    return 1 if failing or not_judged else 0
+    return check.exit_status(findings, result, args.fail_on)
+
+
+def parse_check_args(argv: Sequence[str]) -> argparse.Namespace:
+    parser = _Parser(prog="python -m health check",
+                     description="Collect a configured environment now and judge it with the health rules.")
+    parser.add_argument("--env", help="environment name from the settings (default: the default environment)")
+    parser.add_argument("--format", choices=("text", "json", "junit"), default="text")
+    parser.add_argument("--fail-on", choices=tuple(check.FAILING), default="critical",
+                        help="exit with status 1 when a finding of this severity (or worse) fires, or when most "
+                             "rules cannot be judged (default: critical)")
+    parser.add_argument("--server-packet", action="store_true",
+                        help="also read Mattermost's own support packet (node OS, descriptors, the server's own "
+                             "connection tests); costs the server a 5 s CPU profile per node")
+    return parser.parse_args(argv)
+
+
+def check_main(argv: Sequence[str]) -> int:
+    args = parse_check_args(argv)
+    try:
+        settings = load_settings()
+        env = settings.environment(args.env or settings.default_environment)
+    except SettingsError as exc:
+        print("error: settings are not usable: " + "; ".join(exc.problems), file=sys.stderr)
+        return check.EXIT_USAGE
+    from simulator.demo import demo_environment  # only a demo environment needs the simulator
+
+    with demo_environment(env) as reachable:
+        snapshot = check.collect(reachable, deadline_s=settings.deadline_seconds, server_packet=args.server_packet)
+    findings = check.judge(snapshot)
+    result = verdict(findings)
+    if args.format == "json":
+        print(to_json(findings, result, environment=env.name, collected_at=snapshot.collected_at,
+                      sources={name: {"status": r.status.value, "elapsed_ms": round(r.elapsed_ms), "error": r.error}
+                               for name, r in sorted(snapshot.sources.items())}))
+    elif args.format == "junit":
+        print(check.to_junit(findings, f"Mattermost health: {env.label}"), end="")
+    else:
+        print("\n".join([f"Environment: {env.label} ({env.name}), collected {snapshot.collected_at:%Y-%m-%d %H:%M:%S} "
+                         "UTC", *check.source_lines(snapshot)]) + "\n")
+        print(to_text(findings, result, f"Mattermost health report: {env.label}"))
+    status = check.exit_status(findings, result, args.fail_on, snapshot)
+    if status == check.EXIT_UNREACHABLE:
+        why = snapshot.sources["mattermost"].error or "no answer"
+        print(f"error: the Mattermost API could not be read, so its health is unknown: {why}", file=sys.stderr)
+    return status
 
 
 def _header(path: Path, packet: PacketFacts) -> list[str]:

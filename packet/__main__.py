@@ -19,7 +19,7 @@ from packet.builder import PacketResult, build_packet
 from packet.form import PacketForm
 from packet.gather import gather, read_config_file
 from settings import EnvironmentSettings, Settings, SettingsError, load_settings
-from simulator.demo import start_demo, start_identity_provider
+from simulator.demo import demo_environment
 
 
 def _time(value: str) -> datetime:
@@ -119,20 +119,11 @@ def run_build(args: argparse.Namespace) -> int:
     if form.problems():
         print("error: " + " ".join(form.problems()), file=sys.stderr)
         return 2
-    demo = idp = None
     if env.is_demo and args.env is None and (args.config_file or args.log_file):
         # Nothing configured, but local files named: build from those alone (e.g. on the Mattermost host).
         env = env.model_copy(update={"mattermost": None, "demo_scenario": None})
-    elif env.is_demo:
-        idp = start_identity_provider()
-        demo = start_demo(env.demo_scenario, idp)
-        env = demo.environment(env)
-    try:
-        return _build(args, settings, env, form)
-    finally:
-        if demo is not None:
-            demo.stop()
-            idp.stop()
+    with demo_environment(env) as reachable:
+        return _build(args, settings, reachable, form)
 
 
 def say(message: str) -> None:

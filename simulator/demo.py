@@ -6,6 +6,8 @@ and search-engine stand-in; one stand-in identity provider serves every environm
 
 from __future__ import annotations
 
+import contextlib
+from collections.abc import Iterator
 from dataclasses import dataclass
 
 from pydantic import SecretStr
@@ -67,3 +69,21 @@ def start_demo(scenario: str, idp: RunningIdp) -> DemoDeployment:
 
 def start_identity_provider() -> RunningIdp:
     return start_saml_idp()
+
+
+@contextlib.contextmanager
+def demo_environment(env: EnvironmentSettings) -> Iterator[EnvironmentSettings]:
+    """`env` itself, or for a demo environment the same pointed at a demo deployment started for the duration
+    (for the command lines, which have no page to keep one running)."""
+    if not env.is_demo:
+        yield env
+        return
+    idp = start_identity_provider()
+    try:
+        demo = start_demo(env.demo_scenario, idp)
+        try:
+            yield demo.environment(env)
+        finally:
+            demo.stop()
+    finally:
+        idp.stop()

@@ -1,0 +1,83 @@
+"""`python -m health check --env NAME`: collect one environment now and judge it, for cron jobs and CI.
+
+Exit status (also in the README):
+- 0: judged, and nothing at the --fail-on level fired;
+- 1: a finding at the --fail-on level fired, or most rules could not be judged ("not enough data");
+- 2: bad arguments or unusable settings;
+- 3: the Mattermost API itself could not be read, so the run says nothing about its health.
+"""
+
+from __future__ import annotations
+
+import xml.etree.ElementTree as ET
+from collections.abc import Sequence
+
+from collectors.base import Snapshot, SourceStatus
+from health.engine import evaluate
+from health.findings import NOT_ENOUGH_DATA, Finding, Severity, State, Verdict
+from health.packet_inputs import from_live
+from settings import EnvironmentSettings
+
+FAILING = {"critical": (Severity.CRITICAL,), "warning": (Severity.CRITICAL, Severity.WARNING), "never": ()}
+EXIT_OK, EXIT_FAILING, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+SERVER_PACKET_DEADLINE_S = 120.0  # the server profiles its CPU for 5 s per node before it sends the packet
+
+
+def collect(env: EnvironmentSettings, *, deadline_s: float, server_packet: bool) -> Snapshot:
+    """Every source of `env` at once, the latest release too, and the server's own packet when asked (it costs the
+    server a CPU profile, so a frequent cron job leaves it out)."""
+    # Imported here: the collectors' client libraries (pandas among them) are not needed to judge a packet offline.
+    from collectors import mattermost, support_packet
+    from collectors.runner import SOURCES, Source, collect_all, run_async
+
+    latest = Source(mattermost.LATEST_RELEASE, "Latest Mattermost release", mattermost.collect_latest_release,
+                    "mattermost", "url")
+    packet = Source(support_packet.SOURCE, "Mattermost support packet", support_packet.collect, "mattermost", "url")
+    sources = (*SOURCES, latest, *((packet,) if server_packet else ()))
+    return run_async(collect_all(env, deadline_s=max(deadline_s, SERVER_PACKET_DEADLINE_S) if server_packet
+                                 else deadline_s, sources=sources))
+
+
+def judge(snapshot: Snapshot) -> list[Finding]:
+    return evaluate(from_live(snapshot))
+
+
+def exit_status(findings: list[Finding], result: Verdict, fail_on: str, snapshot: Snapshot | None = None) -> int:
+    mattermost = snapshot.sources.get("mattermost") if snapshot is not None else None
+    if mattermost is not None and mattermost.status is SourceStatus.ERROR:
+        return EXIT_UNREACHABLE
+    failing = any(f.state is State.FIRING and f.severity in FAILING[fail_on] for f in findings)
+    not_judged = result.label == NOT_ENOUGH_DATA and fail_on != "never"
+    return EXIT_FAILING if failing or not_judged else EXIT_OK
+
+
+def source_lines(snapshot: Snapshot) -> list[str]:
+    """One line per source: its status, time taken and, when it failed, why."""
+    lines = []
+    for name, result in sorted(snapshot.sources.items()):
+        detail = f": {result.error}" if result.error else ""
+        lines.append(f"{name}: {result.status.value} ({result.elapsed_ms:.0f} ms){detail}")
+    return lines
+
+
+def to_junit(findings: Sequence[Finding], suite_name: str) -> str:
+    """JUnit XML, one test case per finding grouped by area: firing is a failure, unknown is skipped (with why),
+    so a CI server shows health checks like tests."""
+    root = ET.Element("testsuites", name=suite_name)
+    areas: dict[str, list[Finding]] = {}
+    for finding in findings:
+        areas.setdefault(finding.area, []).append(finding)
+    for area, members in areas.items():
+        suite = ET.SubElement(root, "testsuite", name=area, tests=str(len(members)),
+                              failures=str(sum(f.state is State.FIRING for f in members)),
+                              skipped=str(sum(f.state is State.UNKNOWN for f in members)))
+        for finding in members:
+            name = finding.code + (f" [{finding.subject}]" if finding.subject else "")
+            case = ET.SubElement(suite, "testcase", classname=f"mattermost.{area}", name=name)
+            if finding.state is State.FIRING:
+                failure = ET.SubElement(case, "failure", type=finding.severity.value,
+                                        message=f"{finding.title}: {finding.observed} (expected {finding.threshold})")
+                failure.text = f"{finding.evidence}\nFix: {finding.remediation} ({finding.docs_url})"
+            elif finding.state is State.UNKNOWN:
+                ET.SubElement(case, "skipped", message=finding.evidence)
+    return ET.tostring(root, encoding="unicode", xml_declaration=True) + "\n"

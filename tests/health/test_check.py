@@ -1,0 +1,90 @@
+"""python -m health check: a configured environment collected now and judged, for cron and CI (exit status,
+text, JSON and JUnit XML), against the Mattermost simulator."""
+
+from __future__ import annotations
+
+import json
+import os
+import xml.etree.ElementTree as ET
+
+import pytest
+
+from health.__main__ import main
+
+
+def isolate(monkeypatch, tmp_path):
+    for name in [n for n in os.environ if n.startswith("MMDASH_")]:
+        monkeypatch.delenv(name)
+    monkeypatch.setenv("MMDASH_SECRETS_FILE", str(tmp_path / "none.toml"))
+
+
+def configure(monkeypatch, tmp_path, url: str, token: str) -> None:
+    isolate(monkeypatch, tmp_path)
+    monkeypatch.setenv("MMDASH_PRODUCTION__MATTERMOST__URL", url)
+    monkeypatch.setenv("MMDASH_PRODUCTION__MATTERMOST__TOKEN", token)
+
+
+def test_a_degraded_deployment_fails_the_gate(monkeypatch, tmp_path, simulator_factory, capsys):
+    sim = simulator_factory("degraded")
+    configure(monkeypatch, tmp_path, sim.url, sim.admin_token)
+    assert main(["check", "--env", "production", "--format", "json"]) == 1
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["environment"] == "production" and payload["verdict"]["firing"]["critical"] >= 1
+    assert payload["sources"]["mattermost"]["status"] == "ok"
+    assert payload["sources"]["database"]["status"] == "not_configured"
+    codes = {f["code"] for f in payload["findings"] if f["state"] == "firing"}
+    assert "CLUSTER_CONFIG_MISMATCH" in codes and "CLUSTER_VERSION_SKEW" in codes  # live: /cluster/status hashes
+
+
+def test_a_healthy_deployment_passes_on_critical_and_fails_on_warning(monkeypatch, tmp_path, simulator, capsys):
+    configure(monkeypatch, tmp_path, simulator.url, simulator.admin_token)
+    assert main(["check", "--fail-on", "critical"]) == 0
+    out = capsys.readouterr().out
+    assert "Environment: " in out and "mattermost: ok" in out and "Mattermost health report" in out
+    assert main(["check", "--fail-on", "warning"]) == 1
+
+
+def test_junit_output_marks_firing_as_failures_and_unknown_as_skipped(monkeypatch, tmp_path, simulator, capsys):
+    configure(monkeypatch, tmp_path, simulator.url, simulator.admin_token)
+    main(["check", "--format", "junit", "--fail-on", "never"])
+    root = ET.fromstring(capsys.readouterr().out)
+    cases = root.findall(".//testcase")
+    assert root.tag == "testsuites" and len(cases) > 60
+    failures = root.findall(".//testcase/failure")
+    skipped = root.findall(".//testcase/skipped")
+    assert failures and skipped
+    total = sum(int(s.get("failures")) for s in root.findall("testsuite"))
+    assert total == len(failures)
+    assert all(s.get("message") for s in skipped)  # says why it could not judge
+
+
+def test_the_server_packet_fills_what_the_api_does_not(monkeypatch, tmp_path, simulator, capsys):
+    """With --server-packet the nodes' descriptors come from Mattermost's own diagnostics.yaml."""
+    configure(monkeypatch, tmp_path, simulator.url, simulator.admin_token)
+    main(["check", "--format", "json", "--fail-on", "never", "--server-packet"])
+    payload = json.loads(capsys.readouterr().out)
+    assert payload["sources"]["support_packet"]["status"] == "ok"
+    fds = [f for f in payload["findings"] if f["code"] == "NODE_FD_EXHAUSTION"]
+    assert fds and all(f["state"] == "ok" for f in fds) and "diagnostics.yaml" in fds[0]["evidence"]
+
+
+def test_an_unreachable_server_exits_3(monkeypatch, tmp_path, capsys):
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    configure(monkeypatch, tmp_path, f"http://127.0.0.1:{port}", "x" * 26)
+    assert main(["check"]) == 3
+    assert "could not be read" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("argv", [["check", "--env", "nowhere"], ["check", "--format", "yaml"]])
+def test_bad_arguments_exit_2(monkeypatch, tmp_path, capsys, argv):
+    configure(monkeypatch, tmp_path, "http://127.0.0.1:9", "x" * 26)
+    try:
+        status = main(argv)
+    except SystemExit as exit_:  # argparse's own refusal of a bad choice
+        status = exit_.code
+    assert status == 2
+    err = capsys.readouterr().err
+    assert "error" in err and "Traceback" not in err
