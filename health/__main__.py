@@ -87,6 +87,9 @@ def parse_check_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--fail-on", choices=tuple(check.FAILING), default="critical",
                         help="exit with status 1 when a finding of this severity (or worse) fires, or when most "
                              "rules cannot be judged (default: critical)")
+    parser.add_argument("--no-history", action="store_true",
+                        help="do not record this run's findings in the store (by default a run says what opened "
+                             "and what healed since the last one)")
     parser.add_argument("--server-packet", action="store_true",
                         help="also read Mattermost's own support packet (node OS, descriptors, the server's own "
                              "connection tests); costs the server a 5 s CPU profile per node")
@@ -107,15 +110,18 @@ def check_main(argv: Sequence[str]) -> int:
         snapshot = check.collect(reachable, deadline_s=settings.deadline_seconds, server_packet=args.server_packet)
     findings = check.judge(snapshot)
     result = verdict(findings)
+    changes = None if args.no_history else check.track(settings, env.name, findings, snapshot.collected_at)
     if args.format == "json":
         print(to_json(findings, result, environment=env.name, collected_at=snapshot.collected_at,
+                      changes=None if changes is None else [
+                          {"change": c.kind.value, **c.finding.to_json()} for c in changes],
                       sources={name: {"status": r.status.value, "elapsed_ms": round(r.elapsed_ms), "error": r.error}
                                for name, r in sorted(snapshot.sources.items())}))
     elif args.format == "junit":
         print(check.to_junit(findings, f"Mattermost health: {env.label}"), end="")
     else:
         print("\n".join([f"Environment: {env.label} ({env.name}), collected {snapshot.collected_at:%Y-%m-%d %H:%M:%S} "
-                         "UTC", *check.source_lines(snapshot)]) + "\n")
+                         "UTC", *check.source_lines(snapshot), *check.change_lines(changes)]) + "\n")
         print(to_text(findings, result, f"Mattermost health report: {env.label}"))
     status = check.exit_status(findings, result, args.fail_on, snapshot)
     if status == check.EXIT_UNREACHABLE:

@@ -9,17 +9,21 @@ Exit status (also in the README):
 
 from __future__ import annotations
 
+import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Sequence
+from datetime import datetime
 
 from collectors.base import Snapshot, SourceStatus
 from health.engine import evaluate
 from health.findings import NOT_ENOUGH_DATA, Finding, Severity, State, Verdict
+from health.lifecycle import Change
 from health.packet_inputs import from_live
-from settings import EnvironmentSettings
+from settings import EnvironmentSettings, Settings
 
 FAILING = {"critical": (Severity.CRITICAL,), "warning": (Severity.CRITICAL, Severity.WARNING), "never": ()}
 EXIT_OK, EXIT_FAILING, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
+CHECK_ACTOR = "python -m health check"
 SERVER_PACKET_DEADLINE_S = 120.0  # the server profiles its CPU for 5 s per node before it sends the packet
 
 
@@ -49,6 +53,33 @@ def exit_status(findings: list[Finding], result: Verdict, fail_on: str, snapshot
     failing = any(f.state is State.FIRING and f.severity in FAILING[fail_on] for f in findings)
     not_judged = result.label == NOT_ENOUGH_DATA and fail_on != "never"
     return EXIT_FAILING if failing or not_judged else EXIT_OK
+
+
+def track(settings: Settings, environment: str, findings: list[Finding], now: datetime) -> list[Change] | None:
+    """Record this run in the store and return what opened and healed since the last run; None (with a note on
+    stderr) when the store cannot be used, which never fails the check itself."""
+    from health import finding_states  # the store's libraries are not needed to judge a packet offline
+    from store import StoreError, open_store
+
+    url = settings.store_url.get_secret_value() if settings.store_url else None
+    try:
+        with open_store(url, sqlite_path=settings.sqlite_path) as store:
+            _, changes = finding_states.record_run(store, environment, findings, now, actor=CHECK_ACTOR)
+    except StoreError as exc:
+        print(f"note: this run was not recorded, so changes since the last run are not shown: {exc}", file=sys.stderr)
+        return None
+    return changes
+
+
+def change_lines(changes: list[Change] | None) -> list[str]:
+    if changes is None:
+        return []
+    if not changes:
+        return ["Since the last run: nothing opened or healed."]
+    return ["Since the last run:"] + [
+        f"  {c.kind.value.upper()} {c.finding.severity} {c.finding.code}"
+        + (f" [{c.finding.subject}]" if c.finding.subject else "") + f": {c.finding.title} ({c.finding.observed})"
+        for c in changes]
 
 
 def source_lines(snapshot: Snapshot) -> list[str]:

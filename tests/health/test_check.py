@@ -16,6 +16,7 @@ def isolate(monkeypatch, tmp_path):
     for name in [n for n in os.environ if n.startswith("MMDASH_")]:
         monkeypatch.delenv(name)
     monkeypatch.setenv("MMDASH_SECRETS_FILE", str(tmp_path / "none.toml"))
+    monkeypatch.setenv("MMDASH_SQLITE_PATH", str(tmp_path / "store.sqlite3"))
 
 
 def configure(monkeypatch, tmp_path, url: str, token: str) -> None:
@@ -88,3 +89,29 @@ def test_bad_arguments_exit_2(monkeypatch, tmp_path, capsys, argv):
     assert status == 2
     err = capsys.readouterr().err
     assert "error" in err and "Traceback" not in err
+
+
+def test_each_run_says_what_opened_and_what_healed(monkeypatch, tmp_path, simulator_factory, capsys):
+    """The first run opens every firing finding; a second run of the same state changes nothing; a run where a
+    problem is gone reports it healed. Kept in the SQLite store between runs."""
+    degraded = simulator_factory("degraded")
+    configure(monkeypatch, tmp_path, degraded.url, degraded.admin_token)
+    main(["check", "--format", "json", "--fail-on", "never"])
+    first = json.loads(capsys.readouterr().out)["changes"]
+    assert first and {c["change"] for c in first} == {"new"}
+    main(["check", "--format", "json", "--fail-on", "never"])
+    assert json.loads(capsys.readouterr().out)["changes"] == []
+    healthy = simulator_factory("healthy")
+    configure(monkeypatch, tmp_path, healthy.url, healthy.admin_token)
+    main(["check", "--fail-on", "never"])
+    out = capsys.readouterr().out
+    assert "Since the last run:" in out and "RESOLVED" in out
+
+
+def test_a_store_that_cannot_be_used_does_not_fail_the_check(monkeypatch, tmp_path, simulator, capsys):
+    configure(monkeypatch, tmp_path, simulator.url, simulator.admin_token)
+    blocker = tmp_path / "file"
+    blocker.write_text("x")
+    monkeypatch.setenv("MMDASH_SQLITE_PATH", str(blocker / "store.sqlite3"))  # a file where a folder must be
+    assert main(["check", "--fail-on", "critical"]) == 0
+    assert "not recorded" in capsys.readouterr().err

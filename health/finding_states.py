@@ -1,0 +1,45 @@
+"""The tracked findings of one environment in the store: one versioned document, so two runs that finish at once
+never overwrite each other (the later one re-reads and applies its run again), and each change is audited with
+what opened and what healed."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from datetime import datetime
+
+from health.findings import Finding
+from health.lifecycle import Change, Tracked, advance
+from store import ConflictError, Store, StoreError
+
+KIND = "finding_lifecycle"
+KEY = "current"
+ATTEMPTS = 5  # concurrent runs on one environment are rare; more conflicts than this mean something is wrong
+
+
+def load(store: Store, environment: str) -> dict[str, Tracked]:
+    document = store.get(KIND, KEY, environment)
+    if document is None:
+        return {}
+    return {key: Tracked.from_json(value) for key, value in document.body.get("findings", {}).items()}
+
+
+def record_run(store: Store, environment: str, findings: Iterable[Finding], now: datetime, *, actor: str
+               ) -> tuple[dict[str, Tracked], list[Change]]:
+    """Advance the environment's tracked findings by this run and store them; returns them and the changes."""
+    findings = list(findings)
+    for _ in range(ATTEMPTS):
+        document = store.get(KIND, KEY, environment)
+        previous = ({key: Tracked.from_json(value) for key, value in document.body.get("findings", {}).items()}
+                    if document is not None else {})
+        tracked, changes = advance(previous, findings, now)
+        body = {"findings": {key: value.to_json() for key, value in tracked.items()}, "last_run": now.isoformat()}
+        details = {kind: [c.finding.fingerprint for c in changes if c.kind.value == kind]
+                   for kind in ("new", "reopened", "resolved")}
+        try:
+            store.put(KIND, KEY, environment, body, actor=actor,
+                      expected_version=document.version if document is not None else None,
+                      audit_details={k: v for k, v in details.items() if v})
+        except ConflictError:
+            continue
+        return tracked, changes
+    raise StoreError(f"the findings of {environment} kept changing under this run ({ATTEMPTS} attempts); try again")
