@@ -54,6 +54,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["check"]:
         return check_main(argv[1:])
+    if argv[:1] and argv[0] in ("mute", "acknowledge", "unmute", "mutes"):
+        from health import mute_command  # the store is only needed here
+
+        return mute_command.main(argv)
     args = parse_args(argv)
     problem = _argument_error(args.packet)
     if problem is None:
@@ -110,20 +114,24 @@ def check_main(argv: Sequence[str]) -> int:
         snapshot = check.collect(reachable, deadline_s=settings.deadline_seconds, server_packet=args.server_packet)
     findings = check.judge(snapshot)
     result = verdict(findings)
+    mutes = check.mutes_in_force(settings, env.name, snapshot.collected_at)
     changes = None if args.no_history else check.track(settings, env.name, findings, snapshot.collected_at)
+    changes = check.unmuted(changes, mutes)
     if args.format == "json":
         print(to_json(findings, result, environment=env.name, collected_at=snapshot.collected_at,
                       changes=None if changes is None else [
                           {"change": c.kind.value, **c.finding.to_json()} for c in changes],
+                      mutes=[{**m.body(), "fingerprint": m.fingerprint} for m in mutes.values()],
                       sources={name: {"status": r.status.value, "elapsed_ms": round(r.elapsed_ms), "error": r.error}
                                for name, r in sorted(snapshot.sources.items())}))
     elif args.format == "junit":
         print(check.to_junit(findings, f"Mattermost health: {env.label}"), end="")
     else:
         print("\n".join([f"Environment: {env.label} ({env.name}), collected {snapshot.collected_at:%Y-%m-%d %H:%M:%S} "
-                         "UTC", *check.source_lines(snapshot), *check.change_lines(changes)]) + "\n")
+                         "UTC", *check.source_lines(snapshot), *check.change_lines(changes),
+                         *check.mute_lines(findings, mutes)]) + "\n")
         print(to_text(findings, result, f"Mattermost health report: {env.label}"))
-    status = check.exit_status(findings, result, args.fail_on, snapshot)
+    status = check.exit_status(check.without_muted(findings, mutes), result, args.fail_on, snapshot)
     if status == check.EXIT_UNREACHABLE:
         why = snapshot.sources["mattermost"].error or "no answer"
         print(f"error: the Mattermost API could not be read, so its health is unknown: {why}", file=sys.stderr)

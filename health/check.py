@@ -11,13 +11,14 @@ from __future__ import annotations
 
 import sys
 import xml.etree.ElementTree as ET
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from datetime import datetime
 
 from collectors.base import Snapshot, SourceStatus
 from health.engine import evaluate
 from health.findings import NOT_ENOUGH_DATA, Finding, Severity, State, Verdict
-from health.lifecycle import Change
+from health.lifecycle import Change, fingerprint
+from health.mutes import Mute, MuteKind
 from health.packet_inputs import from_live
 from settings import EnvironmentSettings, Settings
 
@@ -69,6 +70,39 @@ def track(settings: Settings, environment: str, findings: list[Finding], now: da
         print(f"note: this run was not recorded, so changes since the last run are not shown: {exc}", file=sys.stderr)
         return None
     return changes
+
+
+def mutes_in_force(settings: Settings, environment: str, now: datetime) -> dict[str, Mute]:
+    from health import mutes  # the store's libraries are not needed to judge a packet offline
+    from store import StoreError, open_store
+
+    url = settings.store_url.get_secret_value() if settings.store_url else None
+    try:
+        with open_store(url, sqlite_path=settings.sqlite_path) as store:
+            return mutes.active(store, environment, now)
+    except StoreError as exc:
+        print(f"note: mutes could not be read, so none is applied: {exc}", file=sys.stderr)
+        return {}
+
+
+def without_muted(findings: list[Finding], mutes: Mapping[str, Mute]) -> list[Finding]:
+    """The findings that count for the exit status: muted ones do not (acknowledged ones still do)."""
+    return [f for f in findings if not _muted(fingerprint(f.code, f.subject), mutes)]
+
+
+def unmuted(changes: list[Change] | None, mutes: Mapping[str, Mute]) -> list[Change] | None:
+    return None if changes is None else [c for c in changes if not _muted(c.finding.fingerprint, mutes)]
+
+
+def _muted(key: str, mutes: Mapping[str, Mute]) -> bool:
+    mute = mutes.get(key)
+    return mute is not None and mute.kind is MuteKind.MUTE
+
+
+def mute_lines(findings: list[Finding], mutes: Mapping[str, Mute]) -> list[str]:
+    firing = {fingerprint(f.code, f.subject) for f in findings if f.state is State.FIRING}
+    return [f"  {m.code}" + (f" [{m.subject}]" if m.subject else "") + f" is {m.describe()}"
+            + ("" if m.fingerprint in firing else " (not firing now)") for m in mutes.values()]
 
 
 def change_lines(changes: list[Change] | None) -> list[str]:

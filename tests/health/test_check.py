@@ -115,3 +115,35 @@ def test_a_store_that_cannot_be_used_does_not_fail_the_check(monkeypatch, tmp_pa
     monkeypatch.setenv("MMDASH_SQLITE_PATH", str(blocker / "store.sqlite3"))  # a file where a folder must be
     assert main(["check", "--fail-on", "critical"]) == 0
     assert "not recorded" in capsys.readouterr().err
+
+
+def test_a_muted_finding_does_not_fail_the_gate(monkeypatch, tmp_path, simulator_factory, capsys):
+    """Mute every critical finding of the degraded deployment with the command line: the gate passes, the report
+    says who muted what and why; unmuting brings the failure back."""
+    sim = simulator_factory("degraded")
+    configure(monkeypatch, tmp_path, sim.url, sim.admin_token)
+    main(["check", "--format", "json", "--fail-on", "never", "--no-history"])
+    critical = [f for f in json.loads(capsys.readouterr().out)["findings"]
+                if f["state"] == "firing" and f["severity"] == "critical"]
+    assert critical
+    for f in critical:
+        argv = ["mute", "--env", "production", "--code", f["code"], "--by", "ana", "--why", "known, fix planned",
+                "--until", "2099-01-01T00:00"] + (["--subject", f["subject"]] if f["subject"] else [])
+        assert main(argv) == 0
+    capsys.readouterr()
+    assert main(["check", "--fail-on", "critical", "--no-history"]) == 0
+    assert "muted by ana until 2099-01-01 00:00 UTC: known, fix planned" in capsys.readouterr().out
+    assert main(["mutes"]) == 0 and critical[0]["code"] in capsys.readouterr().out
+    first = critical[0]
+    assert main(["unmute", "--code", first["code"], "--by", "ana"]
+                + (["--subject", first["subject"]] if first["subject"] else [])) == 0
+    assert main(["check", "--fail-on", "critical", "--no-history"]) == 1
+
+
+def test_mute_command_refuses_bad_input(monkeypatch, tmp_path, capsys):
+    configure(monkeypatch, tmp_path, "http://127.0.0.1:9", "x" * 26)
+    assert main(["mute", "--code", "X", "--by", "ana", "--why", "w", "--until", "2000-01-01T00:00"]) == 2
+    assert "not in the future" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as exited:
+        main(["mute", "--code", "X", "--by", "ana", "--why", "w", "--until", "tomorrow"])
+    assert exited.value.code == 2
