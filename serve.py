@@ -2,8 +2,9 @@
 
     streamlit run serve.py
 
-Besides the pages it serves POST /hooks/incidents/<environment>/slash (the /incident slash command) and
-POST /hooks/incidents/<environment>/actions (automation), and forwards messages into incident channels.
+Besides the pages it serves POST /hooks/incidents/<environment>/slash (the /incident slash command),
+POST /hooks/incidents/<environment>/actions (automation) and GET /metrics (open findings and collection health for
+Prometheus, read from the store), and forwards messages into incident channels.
 """
 
 from __future__ import annotations
@@ -14,11 +15,18 @@ import logging
 from collections.abc import AsyncIterator
 
 import streamlit as st
+from prometheus_client import CONTENT_TYPE_LATEST
+from starlette.concurrency import run_in_threadpool
+from starlette.requests import Request
+from starlette.responses import PlainTextResponse, Response
+from starlette.routing import Route
 
+from health.metrics_export import exposition
 from incidents.http_api import routes
 from incidents.runtime import IncidentRuntime
 from settings import SettingsError, load_settings
 from store import StoreError, open_store
+from store.utc import utc_now
 from ui.context import effective_environment
 
 log = logging.getLogger("mmdash.serve")
@@ -53,4 +61,15 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
         _runtime.store.close()
 
 
-app = st.App("app.py", routes=routes(_resolve), lifespan=lifespan)
+async def metrics(_request: Request) -> Response:
+    if _runtime is None:
+        return PlainTextResponse("The store cannot be opened (see the dashboard's log), so there are no metrics.\n",
+                                 status_code=503)
+    try:
+        body = await run_in_threadpool(exposition, _runtime.store, utc_now)
+    except StoreError as exc:
+        return PlainTextResponse(f"The store cannot be read: {exc}\n", status_code=503)
+    return Response(body, media_type=CONTENT_TYPE_LATEST)
+
+
+app = st.App("app.py", routes=[*routes(_resolve), Route("/metrics", metrics, methods=["GET"])], lifespan=lifespan)

@@ -115,15 +115,14 @@ def check_main(argv: Sequence[str]) -> int:
     findings = check.judge(snapshot)
     result = verdict(findings)
     mutes = check.mutes_in_force(settings, env.name, snapshot.collected_at)
-    changes = None if args.no_history else check.track(settings, env.name, findings, snapshot.collected_at)
+    changes = None if args.no_history else check.track(settings, env.name, findings, snapshot)
     changes = check.unmuted(changes, mutes)
     if args.format == "json":
         print(to_json(findings, result, environment=env.name, collected_at=snapshot.collected_at,
                       changes=None if changes is None else [
                           {"change": c.kind.value, **c.finding.to_json()} for c in changes],
                       mutes=[{**m.body(), "fingerprint": m.fingerprint} for m in mutes.values()],
-                      sources={name: {"status": r.status.value, "elapsed_ms": round(r.elapsed_ms), "error": r.error}
-                               for name, r in sorted(snapshot.sources.items())}))
+                      sources=check.source_summary(snapshot)))
     elif args.format == "junit":
         print(check.to_junit(findings, f"Mattermost health: {env.label}"), end="")
     else:

@@ -56,7 +56,7 @@ def exit_status(findings: list[Finding], result: Verdict, fail_on: str, snapshot
     return EXIT_FAILING if failing or not_judged else EXIT_OK
 
 
-def track(settings: Settings, environment: str, findings: list[Finding], now: datetime) -> list[Change] | None:
+def track(settings: Settings, environment: str, findings: list[Finding], snapshot: Snapshot) -> list[Change] | None:
     """Record this run in the store and return what opened and healed since the last run; None (with a note on
     stderr) when the store cannot be used, which never fails the check itself."""
     from health import finding_states  # the store's libraries are not needed to judge a packet offline
@@ -65,7 +65,8 @@ def track(settings: Settings, environment: str, findings: list[Finding], now: da
     url = settings.store_url.get_secret_value() if settings.store_url else None
     try:
         with open_store(url, sqlite_path=settings.sqlite_path) as store:
-            _, changes = finding_states.record_run(store, environment, findings, now, actor=CHECK_ACTOR)
+            _, changes = finding_states.record_run(store, environment, findings, snapshot.collected_at,
+                                                   actor=CHECK_ACTOR, sources=source_summary(snapshot))
     except StoreError as exc:
         print(f"note: this run was not recorded, so changes since the last run are not shown: {exc}", file=sys.stderr)
         return None
@@ -114,6 +115,11 @@ def change_lines(changes: list[Change] | None) -> list[str]:
         f"  {c.kind.value.upper()} {c.finding.severity} {c.finding.code}"
         + (f" [{c.finding.subject}]" if c.finding.subject else "") + f": {c.finding.title} ({c.finding.observed})"
         for c in changes]
+
+
+def source_summary(snapshot: Snapshot) -> dict[str, dict[str, object]]:
+    return {name: {"status": r.status.value, "elapsed_ms": round(r.elapsed_ms), "error": r.error}
+            for name, r in sorted(snapshot.sources.items())}
 
 
 def source_lines(snapshot: Snapshot) -> list[str]:
