@@ -226,6 +226,12 @@ def load_settings(
     return _validate(tree, origins)
 
 
+def load_environment(name: str | None) -> tuple[Settings, EnvironmentSettings]:
+    """The settings and one environment by name (the default one for None), for the command lines."""
+    settings = load_settings()
+    return settings, settings.environment(name or settings.default_environment)
+
+
 def _read_secrets(path: Path) -> tuple[dict[str, Any], dict[tuple[str, ...], str]]:
     if not path.is_file():
         return {}, {}

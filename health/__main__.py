@@ -23,7 +23,7 @@ from health.engine import evaluate
 from health.findings import verdict
 from health.packet_inputs import from_packet
 from health.report import to_json, to_text
-from settings import SettingsError, load_settings
+from settings import SettingsError, load_environment
 
 
 class _Parser(argparse.ArgumentParser):
@@ -103,10 +103,9 @@ def parse_check_args(argv: Sequence[str]) -> argparse.Namespace:
 def check_main(argv: Sequence[str]) -> int:
     args = parse_check_args(argv)
     try:
-        settings = load_settings()
-        env = settings.environment(args.env or settings.default_environment)
+        settings, env = load_environment(args.env)
     except SettingsError as exc:
-        print("error: settings are not usable: " + "; ".join(exc.problems), file=sys.stderr)
+        print(f"error: settings are not usable: {exc}", file=sys.stderr)
         return check.EXIT_USAGE
     from simulator.demo import demo_environment  # only a demo environment needs the simulator
 

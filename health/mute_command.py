@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from datetime import UTC, datetime
 
 from health.mutes import Mute, MuteError, MuteKind, active, get, lift, set_mute
-from settings import Settings, SettingsError, load_settings
+from settings import Settings, SettingsError, load_environment
 from store import ConflictError, StoreError, open_store
 
 EXIT_CONFLICT = 4
@@ -50,10 +50,9 @@ def parse_args(argv: Sequence[str]) -> argparse.Namespace:
 def main(argv: Sequence[str]) -> int:
     args = parse_args(argv)
     try:
-        settings = load_settings()
-        env = settings.environment(args.env or settings.default_environment)
+        settings, env = load_environment(args.env)
     except SettingsError as exc:
-        print("error: settings are not usable: " + "; ".join(exc.problems), file=sys.stderr)
+        print(f"error: settings are not usable: {exc}", file=sys.stderr)
         return 2
     try:
         with _open(settings) as store:

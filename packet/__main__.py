@@ -18,7 +18,7 @@ from collectors.runner import run_async
 from packet.builder import PacketResult, build_packet
 from packet.form import PacketForm
 from packet.gather import gather, read_config_file
-from settings import EnvironmentSettings, Settings, SettingsError, load_settings
+from settings import EnvironmentSettings, Settings, SettingsError, load_environment
 from simulator.demo import demo_environment
 
 
@@ -110,10 +110,9 @@ def run_build(args: argparse.Namespace) -> int:
         print(f"error: {problem}", file=sys.stderr)
         return 2
     try:
-        settings = load_settings()
-        env = settings.environment(args.env or settings.default_environment)
+        settings, env = load_environment(args.env)
     except SettingsError as exc:
-        print("error: settings are not usable: " + "; ".join(exc.problems), file=sys.stderr)
+        print(f"error: settings are not usable: {exc}", file=sys.stderr)
         return 2
     form = PacketForm(issue=args.issue, started_at=args.since, ended_at=args.until)
     if form.problems():
