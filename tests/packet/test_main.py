@@ -64,7 +64,7 @@ def _refuse(monkeypatch, tmp_path, capsys, argv, expected):
     def no_work(*_args, **_kwargs):
         raise AssertionError("work started before the input was checked")
 
-    monkeypatch.setattr(cli, "load_settings", no_work)
+    monkeypatch.setattr(cli, "load_environment", no_work)
     before = sorted(p.name for p in tmp_path.iterdir())
     assert main(["build", *argv]) == 2
     err = capsys.readouterr().err
