@@ -21,8 +21,17 @@ from checklists.progress import EnvironmentProgress, Status, completion
 from checklists.verify import Verdict, Verification
 from collectors import mm_queries
 from collectors.base import Snapshot, SourceResult
-from collectors.database import FACT_CHANNEL_TYPES, FACT_POSTS, FACT_TOP_CHANNELS, FACT_TOP_TEAMS
-from collectors.database_models import HOW_COUNTED, ChannelMessages, DatabaseFacts, PostActivity, TeamMessages
+from collectors.database_models import (
+    FACT_CHANNEL_TYPES,
+    FACT_POSTS,
+    FACT_TOP_CHANNELS,
+    FACT_TOP_TEAMS,
+    HOW_COUNTED,
+    ChannelMessages,
+    DatabaseFacts,
+    PostActivity,
+    TeamMessages,
+)
 from collectors.mattermost_models import MattermostFacts
 from collectors.prometheus_models import PrometheusFacts
 from health.findings import Finding, State

@@ -184,7 +184,7 @@ class Archive:
 
     def _check_sizes(self, name: str, expanded: int, compressed: int, limit: int | None) -> None:
         if limit is not None and expanded > limit:
-            raise Unreadable(f"{name} is larger than {limit // 2**20} MB, so it was not read")
+            raise Unreadable(_too_large(name, limit))
         if expanded > RATIO_FLOOR_BYTES and expanded > MAX_COMPRESSION_RATIO * max(compressed, 1):
             raise Unreadable(f"{name} would expand {expanded // max(compressed, 1):,} times "
                              f"({compressed:,} bytes to {expanded:,}), more than the {MAX_COMPRESSION_RATIO}:1 "
@@ -200,17 +200,21 @@ class Archive:
             raise Unreadable(f"{name} is encrypted")
         return info
 
+    def _recovered_member(self, name: str) -> tuple[bytes, bool]:
+        """A member recovered from a cut-off zip, and whether it is whole."""
+        if name not in self:
+            raise Unreadable(f"{name} is not in the packet")
+        if name in self._refused:
+            raise Unreadable(self._refused[name])
+        return self._recovered[name]
+
     def read(self, name: str) -> bytes:
         if self._zf is None:
-            if name not in self:
-                raise Unreadable(f"{name} is not in the packet")
-            if name in self._refused:
-                raise Unreadable(self._refused[name])
-            data, complete = self._recovered[name]
+            data, complete = self._recovered_member(name)
             if not complete:
                 raise Unreadable(f"{name} is cut off: the zip ends inside it")
             if len(data) > MAX_MEMBER_BYTES:
-                raise Unreadable(f"{name} is larger than {MAX_MEMBER_BYTES // 2**20} MB, so it was not read")
+                raise Unreadable(_too_large(name))
             return data
         info = self._info(name)
         self._check_sizes(name, info.file_size, info.compress_size, MAX_MEMBER_BYTES)
@@ -220,7 +224,7 @@ class Archive:
         except (zipfile.BadZipFile, zlib.error, EOFError, OSError, NotImplementedError, RuntimeError) as exc:
             raise Unreadable(f"{name} is damaged in the zip ({exc})") from None
         if len(data) > MAX_MEMBER_BYTES:
-            raise Unreadable(f"{name} is larger than {MAX_MEMBER_BYTES // 2**20} MB, so it was not read")
+            raise Unreadable(_too_large(name))
         return data
 
     @contextlib.contextmanager
@@ -228,11 +232,7 @@ class Archive:
         """A member as a byte stream, and whether it is whole. All streams of one archive together stop after
         MAX_STREAMED_BYTES with ExpansionCapped (an OSError, so readers treat it like a damaged spot)."""
         if self._zf is None:
-            if name not in self:
-                raise Unreadable(f"{name} is not in the packet")
-            if name in self._refused:
-                raise Unreadable(self._refused[name])
-            data, complete = self._recovered[name]
+            data, complete = self._recovered_member(name)
             yield _Metered(io.BytesIO(data), self), complete  # type: ignore[misc]
             return
         info = self._info(name)
@@ -252,6 +252,10 @@ class Archive:
             return None
         # Zip times carry no zone; Mattermost servers run in UTC in the usual images.
         return datetime(*stamp, tzinfo=UTC)
+
+
+def _too_large(name: str, limit: int = MAX_MEMBER_BYTES) -> str:
+    return f"{name} is larger than {limit // 2**20} MB, so it was not read"
 
 
 class _Metered:

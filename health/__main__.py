@@ -113,9 +113,7 @@ def check_main(argv: Sequence[str]) -> int:
         snapshot = check.collect(reachable, deadline_s=settings.deadline_seconds, server_packet=args.server_packet)
     findings = check.judge(snapshot)
     result = verdict(findings)
-    mutes = check.mutes_in_force(settings, env.name, snapshot.collected_at)
-    changes = None if args.no_history else check.track(settings, env.name, findings, snapshot)
-    changes = check.unmuted(changes, mutes)
+    mutes, changes = check.remember(settings, env.name, findings, snapshot, record=not args.no_history)
     if args.format == "json":
         print(to_json(findings, result, environment=env.name, collected_at=snapshot.collected_at,
                       changes=None if changes is None else [

@@ -12,7 +12,7 @@ from __future__ import annotations
 import sys
 import xml.etree.ElementTree as ET
 from collections.abc import Mapping, Sequence
-from datetime import datetime
+from typing import TYPE_CHECKING
 
 from collectors.base import Snapshot, SourceStatus
 from health.engine import evaluate
@@ -21,6 +21,9 @@ from health.lifecycle import Change, fingerprint
 from health.mutes import Mute, MuteKind
 from health.packet_inputs import from_live
 from settings import EnvironmentSettings, Settings
+
+if TYPE_CHECKING:
+    from store import Store
 
 FAILING = {"critical": (Severity.CRITICAL,), "warning": (Severity.CRITICAL, Severity.WARNING), "never": ()}
 EXIT_OK, EXIT_FAILING, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
@@ -56,43 +59,38 @@ def exit_status(findings: list[Finding], result: Verdict, fail_on: str, snapshot
     return EXIT_FAILING if failing or not_judged else EXIT_OK
 
 
-def track(settings: Settings, environment: str, findings: list[Finding], snapshot: Snapshot) -> list[Change] | None:
-    """Record this run in the store and return what opened and healed since the last run; None (with a note on
-    stderr) when the store cannot be used, which never fails the check itself."""
-    from health import finding_states  # the store's libraries are not needed to judge a packet offline
-    from store import StoreError, open_store
+def open_settings_store(settings: Settings) -> Store:
+    """The store the settings name (PostgreSQL by URL, else the SQLite file)."""
+    from store import open_store  # the store's libraries are not needed to judge a packet offline
 
     url = settings.store_url.get_secret_value() if settings.store_url else None
+    return open_store(url, sqlite_path=settings.sqlite_path)
+
+
+def remember(settings: Settings, environment: str, findings: list[Finding], snapshot: Snapshot, *, record: bool
+             ) -> tuple[dict[str, Mute], list[Change] | None]:
+    """The mutes in force, and (when `record`) this run stored with what opened and healed since the last one,
+    muted findings left out. A store that cannot be used never fails the check: a note on stderr says so."""
+    from health import finding_states, mutes
+    from store import StoreError
+
     try:
-        with open_store(url, sqlite_path=settings.sqlite_path) as store:
+        with open_settings_store(settings) as store:
+            in_force = mutes.active(store, environment, snapshot.collected_at)
+            if not record:
+                return in_force, None
             _, changes = finding_states.record_run(store, environment, findings, snapshot.collected_at,
                                                    actor=CHECK_ACTOR, sources=source_summary(snapshot))
     except StoreError as exc:
-        print(f"note: this run was not recorded, so changes since the last run are not shown: {exc}", file=sys.stderr)
-        return None
-    return changes
-
-
-def mutes_in_force(settings: Settings, environment: str, now: datetime) -> dict[str, Mute]:
-    from health import mutes  # the store's libraries are not needed to judge a packet offline
-    from store import StoreError, open_store
-
-    url = settings.store_url.get_secret_value() if settings.store_url else None
-    try:
-        with open_store(url, sqlite_path=settings.sqlite_path) as store:
-            return mutes.active(store, environment, now)
-    except StoreError as exc:
-        print(f"note: mutes could not be read, so none is applied: {exc}", file=sys.stderr)
-        return {}
+        print(f"note: this run was not recorded and no mute was applied, since the store cannot be used: {exc}",
+              file=sys.stderr)
+        return {}, None
+    return in_force, [c for c in changes if not _muted(c.finding.fingerprint, in_force)]
 
 
 def without_muted(findings: list[Finding], mutes: Mapping[str, Mute]) -> list[Finding]:
     """The findings that count for the exit status: muted ones do not (acknowledged ones still do)."""
     return [f for f in findings if not _muted(fingerprint(f.code, f.subject), mutes)]
-
-
-def unmuted(changes: list[Change] | None, mutes: Mapping[str, Mute]) -> list[Change] | None:
-    return None if changes is None else [c for c in changes if not _muted(c.finding.fingerprint, mutes)]
 
 
 def _muted(key: str, mutes: Mapping[str, Mute]) -> bool:

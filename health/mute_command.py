@@ -12,9 +12,10 @@ import sys
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
+from health.check import open_settings_store
 from health.mutes import Mute, MuteError, MuteKind, active, get, lift, set_mute
-from settings import Settings, SettingsError, load_environment
-from store import ConflictError, StoreError, open_store
+from settings import SettingsError, load_environment
+from store import ConflictError, StoreError
 
 EXIT_CONFLICT = 4
 
@@ -55,16 +56,11 @@ def main(argv: Sequence[str]) -> int:
         print(f"error: settings are not usable: {exc}", file=sys.stderr)
         return 2
     try:
-        with _open(settings) as store:
+        with open_settings_store(settings) as store:
             return _run(args, store, env.name)
     except StoreError as exc:
         print(f"error: the store cannot be used: {exc}", file=sys.stderr)
         return 2
-
-
-def _open(settings: Settings):
-    url = settings.store_url.get_secret_value() if settings.store_url else None
-    return open_store(url, sqlite_path=settings.sqlite_path)
 
 
 def _run(args: argparse.Namespace, store, environment: str) -> int:

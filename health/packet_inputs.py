@@ -27,11 +27,10 @@ def _nodes(packet: PacketFacts) -> tuple[Node, ...] | None:
     if not nodes:
         server = packet.server
         return (Node(server.hostname or "this server", version=server.version, os=server.os),)
-    leader_config = packet.sanitized_config
-    return tuple(_node(n, packet.cluster.leader, leader_config) for n in nodes)
+    return tuple(_node(n, packet.cluster.leader) for n in nodes)
 
 
-def _node(n: NodeFacts, leader: str | None, leader_config: dict) -> Node:
+def _node(n: NodeFacts, leader: str | None) -> Node:
     hostname = n.server.hostname or n.name or "this server"
     return Node(hostname, version=n.server.version, os=n.server.os, open_fds=n.server.open_file_descriptors,
                 max_fds=n.server.max_file_descriptors, build_hash=n.server.build_hash, config_hash=n.config_hash,
@@ -161,19 +160,19 @@ def from_packet(packet: PacketFacts, name: str) -> RuleInputs:
 
 def with_packet(inputs: RuleInputs, packet: PacketFacts) -> RuleInputs:
     """Live inputs completed by the server's own packet: node OS, its connection tests, bot counts."""
-    packet_nodes = {n.hostname: n for n in _nodes(packet) or ()}
+    packet_inputs = from_packet(packet, "from the server")
+    packet_nodes = {n.hostname: n for n in packet_inputs.nodes.value or ()}
     nodes = inputs.nodes
     if nodes.value:
         nodes = Fact(tuple(_completed(n, packet_nodes[n.hostname]) if n.hostname in packet_nodes else n
                            for n in nodes.value), f"{nodes.source}, diagnostics.yaml")
     elif not nodes.known and packet_nodes:
         nodes = Fact(tuple(packet_nodes.values()), "diagnostics.yaml")
-    probes = {**_probes(packet), **(inputs.probes.value or {})}  # our own tests win over the packet's
+    probes = {**(packet_inputs.probes.value or {}), **(inputs.probes.value or {})}  # ours win over the packet's
     usage = inputs.usage
     if usage.value is not None:
         usage = Fact(dataclasses.replace(usage.value, bot_accounts=packet.stats.bot_accounts,
                                          single_channel_guests=packet.stats.single_channel_guests), usage.source)
-    packet_inputs = from_packet(packet, "from the server")
     lic = inputs.license
     if lic.value is not None and lic.value.is_licensed and lic.value.expires_at is None:
         packed = packet_inputs.license.value

@@ -1,9 +1,8 @@
-"""Streamlit panels of the packet analysis page (offline: a support packet someone uploaded), and the tables and
-figures they show, built without Streamlit so the notebook and the tests use them directly."""
+"""Streamlit panels of the packet analysis page (offline: a support packet someone uploaded); the tables and
+figures they show are built in packet/analysis_report.py."""
 
 from __future__ import annotations
 
-import json
 import os
 import shutil
 import tempfile
@@ -11,173 +10,24 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import pandas as pd
-import plotly.graph_objects as go
 import streamlit as st
-from plotly.subplots import make_subplots
 
 from collectors.support_packet import MAX_PACKET_BYTES, PacketError, parse_packet
-from collectors.support_packet_models import NodeFacts, PacketFacts
+from collectors.support_packet_models import PacketFacts
 from health.engine import evaluate
 from health.findings import State, verdict
 from health.packet_inputs import from_packet
+from packet import analysis_report as report
 from packet.log_insights import AROUND_LINES, LogInsights, analyse_packet, problem_time_of
 from ui import health_view
 
 UPLOAD_STATE = "packet_analysis_upload"  # (file id, temp path) of the packet being looked at
 MAX_UPLOAD_MB = MAX_PACKET_BYTES // 2**20  # as large as the packets the dashboard downloads itself
-STANDALONE_LABEL = "server"
-BUCKET_MINUTES = (1, 5, 15, 30, 60, 180, 360, 1440)  # bar widths the errors-over-time chart may use
-MAX_BARS = 240
-NODE_COLOURS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2", "#7f7f7f")
 HOW_TO_GET_ONE = (
     "Upload a Mattermost support packet (a .zip) to read it here, offline: its health findings, the nodes side by "
     "side and what their logs say. Get one in **System Console > Commercial Support > Download Support Packet**, "
     "or with `mmctl system supportpacket`; the Support packet page of this dashboard makes one too. Nothing is "
     "sent anywhere: the packet is read on this server and its temporary copy is deleted when you upload another.")
-# (row label, how to read it from a node) for the nodes table.
-NODE_ROWS: tuple[tuple[str, Any], ...] = (
-    ("Host name", lambda n: n.server.hostname or n.name),
-    ("Leader", lambda n: {True: "yes", False: "no"}.get(getattr(n, "is_leader", None))),
-    ("Version", lambda n: n.server.version),
-    ("Build hash", lambda n: n.server.build_hash),
-    ("OS", lambda n: " ".join(p for p in (n.server.os, n.server.architecture) if p) or None),
-    ("Go version", lambda n: n.server.go_version),
-    ("CPU cores", lambda n: n.server.cpu_cores),
-    ("Memory (MB)", lambda n: n.server.total_memory_mb),
-    ("Database", lambda n: " ".join(p for p in (n.database.type, n.database.version) if p) or None),
-    ("Schema version", lambda n: n.database.schema_version),
-    ("Open file descriptors", lambda n: getattr(n.server, "open_file_descriptors", None)),
-    ("Max file descriptors", lambda n: getattr(n.server, "max_file_descriptors", None)),
-    ("Goroutines", lambda n: getattr(n.server, "goroutines", None)),
-    ("WebSocket connections", lambda n: n.websocket_connections),
-    ("DB connections (master)", lambda n: n.database.master_connections),
-    ("File store", lambda n: n.file_store.status),
-    ("Config differs from leader", lambda n: ", ".join(getattr(n, "config_differs", ())) or None),
-)
-
-
-# ------------------------------------------------------------------------------------- tables, figures
-
-def node_label(node: NodeFacts | str, facts: PacketFacts | None = None) -> str:
-    """A node's column heading: its folder (HA packets), else its host name."""
-    if isinstance(node, str):
-        return node or (facts.server.hostname if facts and facts.server.hostname else STANDALONE_LABEL)
-    return node.name or node.server.hostname or STANDALONE_LABEL
-
-
-def nodes_table(facts: PacketFacts) -> pd.DataFrame:
-    """One column per node, one row per fact; a row no node has a value for is left out."""
-    nodes = facts.cluster.nodes
-    columns = {node_label(n): [_shown(read(n)) for _, read in NODE_ROWS] for n in nodes}
-    table = pd.DataFrame(columns, index=[label for label, _ in NODE_ROWS])
-    table = table[(table != "").any(axis=1)] if len(table.columns) else table
-    return table.rename_axis("Fact").reset_index()
-
-
-def _shown(value: Any) -> str:
-    if value is None:
-        return ""
-    return f"{value:,}" if isinstance(value, int) and not isinstance(value, bool) else str(value)
-
-
-def summary_table(facts: PacketFacts, name: str) -> pd.DataFrame:
-    rows = [("Packet", name), ("Layout", facts.layout or facts.format), ("Server version", facts.server.version),
-            ("Generated at", f"{facts.generated_at:%Y-%m-%d %H:%M:%S} UTC" if facts.generated_at else None),
-            ("Server id", facts.server_id), ("Nodes", len(facts.cluster.nodes)),
-            ("Cluster leader", facts.cluster.leader), ("Members", len(facts.members)),
-            ("Licensed to", facts.license.company if facts.license else None)]
-    return pd.DataFrame([{"Fact": k, "Value": _shown(v) or "unknown"} for k, v in rows])
-
-
-def bucket_minutes(insights: LogInsights, max_bars: int = MAX_BARS) -> int:
-    """Minutes per bar: one when the logs cover a few hours, more for days, so bars stay readable."""
-    minutes = [m for per_node in insights.per_minute.values() for m in per_node]
-    if not minutes:
-        return 1
-    span = (max(minutes) - min(minutes)).total_seconds() / 60 + 1
-    return next((size for size in BUCKET_MINUTES if span / size <= max_bars), BUCKET_MINUTES[-1])
-
-
-def per_minute_figure(insights: LogInsights, labels: dict[str, str]) -> go.Figure:
-    """Errors (top) and warnings (bottom) over time, one colour per node; minutes grouped when the logs are long."""
-    size = bucket_minutes(insights)
-    unit = "minute" if size == 1 else f"{size} minutes"
-    figure = make_subplots(rows=2, cols=1, shared_xaxes=True, vertical_spacing=0.1,
-                           subplot_titles=(f"Errors per {unit}", f"Warnings per {unit}"))
-    for index, (node, minutes) in enumerate(insights.per_minute.items()):
-        label = labels.get(node, node)
-        buckets: dict[datetime, list[int]] = {}
-        for minute, (errors, warnings) in minutes.items():
-            start = minute - timedelta(minutes=(minute.hour * 60 + minute.minute) % size)
-            slot = buckets.setdefault(start, [0, 0])
-            slot[0] += errors
-            slot[1] += warnings
-        colour = NODE_COLOURS[index % len(NODE_COLOURS)]
-        for row in (1, 2):
-            figure.add_trace(go.Bar(x=list(buckets), y=[c[row - 1] for c in buckets.values()], name=label,
-                                    legendgroup=label, showlegend=row == 1, marker_color=colour,
-                                    hovertemplate=f"{label}: %{{y:,}}<extra></extra>"), row=row, col=1)
-    if insights.problem_time is not None:
-        for row in (1, 2):
-            figure.add_vline(x=insights.problem_time, line_dash="dash", line_color="firebrick", row=row, col=1)
-    figure.update_layout(height=460, barmode="stack", bargap=0.1, margin={"l": 10, "r": 10, "t": 40, "b": 10},
-                         hovermode="x unified", legend_title_text="Node")
-    figure.update_yaxes(rangemode="tozero")
-    return figure
-
-
-def templates_table(insights: LogInsights, labels: dict[str, str], limit: int = 50) -> pd.DataFrame:
-    return pd.DataFrame([{"Level": t.level, "Count": t.count, "Template": t.template,
-                          "Nodes": ", ".join(labels.get(n, n) for n in t.nodes), "First seen": t.first_seen,
-                          "Last seen": t.last_seen, "Example": t.example} for t in insights.templates[:limit]],
-                        columns=["Level", "Count", "Template", "Nodes", "First seen", "Last seen", "Example"])
-
-
-def plugin_events_table(insights: LogInsights, labels: dict[str, str]) -> pd.DataFrame:
-    rows = [{"Plugin": e.plugin_id, "What": e.kind, "Node": labels.get(e.node, e.node), "At": e.at,
-             "Level": e.level, "Message": e.message, "Stack": "\n".join(e.detail)}
-            for events in insights.plugin_events.values() for e in events]
-    return pd.DataFrame(rows, columns=["Plugin", "What", "Node", "At", "Level", "Message", "Stack"])
-
-
-def plugin_summary(insights: LogInsights) -> pd.DataFrame:
-    rows = []
-    for plugin, events in insights.plugin_events.items():
-        kinds = pd.Series([e.kind for e in events]).value_counts()
-        times = [e.at for e in events if e.at is not None]
-        rows.append({"Plugin": plugin, "Events": insights.plugin_event_counts.get(plugin, len(events)),
-                     "Panics": int(kinds.get("panic", 0)), "Restarts": int(kinds.get("restart", 0)),
-                     "Failed health checks": int(kinds.get("health check failed", 0)),
-                     "Failed to activate": int(kinds.get("activation failed", 0)),
-                     "First": min(times) if times else None, "Last": max(times) if times else None})
-    return pd.DataFrame(rows, columns=["Plugin", "Events", "Panics", "Restarts", "Failed health checks",
-                                       "Failed to activate", "First", "Last"])
-
-
-def readable(line: str) -> str:
-    """A JSON log line as a person reads it: time, level, message, then the other fields as key=value."""
-    if not line.startswith("{"):
-        return line
-    try:
-        entry = json.loads(line)
-    except ValueError:
-        return line
-    if not isinstance(entry, dict):
-        return line
-    head = [str(entry.pop(key, "")) for key in ("timestamp", "level", "msg")]
-    rest = " ".join(f"{key}={json.dumps(value) if not isinstance(value, str) or ' ' in value else value}"
-                    for key, value in entry.items())
-    return f"{head[0]} {head[1]:<5} {head[2]}" + (f"  {rest}" if rest else "")
-
-
-def log_files_table(insights: LogInsights, labels: dict[str, str]) -> pd.DataFrame:
-    return pd.DataFrame([{"File": m.path, "Node": labels.get(m.node, m.node), "Lines": m.lines,
-                          "Errors": m.errors, "Warnings": m.warnings, "Stack-trace lines": m.continuation_lines,
-                          "Not UTF-8": m.invalid_utf8_lines, "Cut at 64 KiB": m.truncated_lines,
-                          "From": m.first_at, "To": m.last_at, "Whole": m.complete} for m in insights.members])
-
-
 # --------------------------------------------------------------------------------------------- upload
 
 def saved_upload(upload: Any) -> Path:
@@ -255,7 +105,7 @@ def render_summary(facts: PacketFacts, name: str) -> None:
     st.caption(f"{name} · layout {facts.layout or facts.format}"
                + (f" · server id {facts.server_id}" if facts.server_id else ""))
     with st.expander("Packet facts"):
-        st.dataframe(summary_table(facts, name), hide_index=True, width="stretch")
+        st.dataframe(report.summary_table(facts, name), hide_index=True, width="stretch")
     if facts.unreadable:
         with st.expander(f"{len(facts.unreadable)} parts of the packet could not be read",
                          icon=":material/warning:"):
@@ -271,7 +121,7 @@ def render_nodes(facts: PacketFacts) -> None:
         return
     if facts.cluster.leader_reason and len(facts.cluster.nodes) > 1:
         st.caption(f"Leader: {facts.cluster.leader}, because {facts.cluster.leader_reason}.")
-    st.dataframe(nodes_table(facts), hide_index=True, width="stretch", height="content")
+    st.dataframe(report.nodes_table(facts), hide_index=True, width="stretch", height="content")
 
 
 def _default_time(path: Path, facts: PacketFacts) -> tuple[datetime, str]:
@@ -297,14 +147,14 @@ def render_logs(path: Path, facts: PacketFacts) -> None:
     if not insights.members:
         st.info("The packet has no log file (*.log): Mattermost leaves it out when LogSettings.EnableFile is off.")
         return
-    labels = {node: node_label(node, facts) for node in insights.nodes}
+    labels = {node: report.node_label(node, facts) for node in insights.nodes}
     for member, why_not in insights.unreadable.items():
         st.warning(f"{member}: {why_not}")
     with st.expander(f"{len(insights.members)} log files read"):
-        st.dataframe(log_files_table(insights, labels), hide_index=True, width="stretch")
+        st.dataframe(report.log_files_table(insights, labels), hide_index=True, width="stretch")
     st.subheader("Errors and warnings over time")
     if any(insights.per_minute.values()):
-        st.plotly_chart(per_minute_figure(insights, labels), width="stretch")
+        st.plotly_chart(report.per_minute_figure(insights, labels), width="stretch")
     else:
         st.success("No warning or error in any node's log.")
     render_templates(insights, labels)
@@ -319,7 +169,7 @@ def render_templates(insights: LogInsights, labels: dict[str, str]) -> None:
         return
     st.caption("Messages with their ids, numbers, names, addresses and paths folded to placeholders, so one problem "
                "counts once however many users or channels it hit.")
-    st.dataframe(templates_table(insights, labels), hide_index=True, width="stretch", column_config={
+    st.dataframe(report.templates_table(insights, labels), hide_index=True, width="stretch", column_config={
         "Template": st.column_config.TextColumn(width="large"),
         "Count": st.column_config.NumberColumn(format="%d"),
         "First seen": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
@@ -335,11 +185,11 @@ def render_plugins(insights: LogInsights, labels: dict[str, str]) -> None:
     if not insights.plugin_events:
         st.success("No plugin panicked, crashed, failed a health check or was restarted in these logs.")
         return
-    st.dataframe(plugin_summary(insights), hide_index=True, width="stretch", column_config={
+    st.dataframe(report.plugin_summary(insights), hide_index=True, width="stretch", column_config={
         "First": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
         "Last": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss")})
     with st.expander("Every event"):
-        st.dataframe(plugin_events_table(insights, labels), hide_index=True, width="stretch", column_config={
+        st.dataframe(report.plugin_events_table(insights, labels), hide_index=True, width="stretch", column_config={
             "At": st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm:ss"),
             "Message": st.column_config.TextColumn(width="large")})
 
@@ -360,5 +210,6 @@ def render_around(insights: LogInsights, labels: dict[str, str]) -> None:
                 st.caption(f"The log ends before {insights.problem_time:%Y-%m-%d %H:%M:%S}: its last lines.")
             elif window.at_index == 0:
                 st.caption(f"The log starts after {insights.problem_time:%Y-%m-%d %H:%M:%S}: its first lines.")
-            marked = [("▶ " if i == window.at_index else "  ") + readable(line) for i, line in enumerate(window.lines)]
+            marked = [("▶ " if i == window.at_index else "  ") + report.readable(line)
+                      for i, line in enumerate(window.lines)]
             st.code("\n".join(marked), language=None, wrap_lines=True)

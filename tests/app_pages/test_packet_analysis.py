@@ -14,7 +14,6 @@ from simulator.scenarios import build_scenario
 from simulator.server_config import build_config
 from simulator.support_packet import build_packet
 from tests.app_pages.conftest import APP
-from ui import packet_analysis_view as view
 
 
 def analysis(path, name) -> None:
@@ -102,31 +101,3 @@ def test_a_file_that_is_not_a_zip_is_one_sentence(tmp_path):
     path.write_text("<html>502 Bad Gateway</html>")
     at = run_analysis(path)
     assert len(at.error) == 1 and "not a zip file" in at.error[0].value
-
-
-def test_nodes_table_has_a_column_per_node(degraded_packet):
-    from collectors.support_packet import parse_packet
-
-    table = view.nodes_table(parse_packet(degraded_packet))
-    assert list(table.columns) == ["Fact", "mm-1", "mm-2", "mm-3"]
-    assert (table.set_index("Fact").loc["Version"] != "").all()
-
-
-def test_log_lines_are_shown_readable():
-    line = json.dumps({"timestamp": "2026-11-23 09:14:02.123 Z", "level": "error", "msg": "Unable to upload file",
-                       "caller": "app/file.go:1012", "error": "connection refused"})
-    assert view.readable(line) == ("2026-11-23 09:14:02.123 Z error Unable to upload file  caller=app/file.go:1012 "
-                                   'error="connection refused"')
-    assert view.readable("goroutine 1 [running]:") == "goroutine 1 [running]:"
-
-
-def test_long_logs_are_charted_in_wider_bars(degraded_packet):
-    from packet.log_insights import analyse_packet
-
-    insights = analyse_packet(degraded_packet)
-    size = view.bucket_minutes(insights)
-    assert size > 1  # the demo's logs cover days
-    figure = view.per_minute_figure(insights, {n: n for n in insights.nodes})
-    assert figure.layout.annotations[0].text == f"Errors per {size} minutes"
-    errors = sum(sum(trace.y) for trace in figure.data if trace.yaxis in (None, "y"))
-    assert errors == sum(m.errors for m in insights.members)
