@@ -11,6 +11,9 @@ Environment variables:
     MMDASH_REFRESH_SECONDS, MMDASH_DEADLINE_SECONDS
     MMDASH_ROLLOUT_CHECKLIST, MMDASH_IMPLEMENTATION_PLAN   your own copies of the YAML files in checklists/
     MMDASH_SECRETS_FILE                 read this file instead of .streamlit/secrets.toml
+    MMDASH_HEALTH__<FIELD>              the watcher: WATCH_INTERVAL (seconds), RAW_DAYS, DAILY_DAYS,
+                                        DASHBOARD_URL, HISTORY_KEY ([mmdash.health] in the secrets file)
+    MMDASH_<ENV>__WATCH_INTERVAL        this environment's own interval; MMDASH_<ENV>__ALERTS__<FIELD> its alerts
 """
 
 from __future__ import annotations
@@ -31,6 +34,7 @@ SECRETS_PATH = Path(".streamlit/secrets.toml")
 # The demo's first environment is the one shown first; dev runs the healthy scenario too (a copy of production).
 DEMO_ENVIRONMENTS = {"production": "healthy", "staging": "degraded", "dev": "healthy"}
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
+_RESERVED_NAMES = {"health"}  # MMDASH_HEALTH__* sets the watcher, so no environment can be called that
 _GLOBAL_KEYS = {
     "DEFAULT_ENVIRONMENT": "default_environment",
     "STORE_URL": "store_url",
@@ -155,6 +159,54 @@ class IncidentSettings(_Section):
     forward_every_seconds: float = Field(default=5.0, gt=0, le=3600)
 
 
+class AlertSettings(_Section):
+    """Where the watcher tells this environment's admins what opened and what healed: a channel ("team/channel")
+    posted to with a bot token, or an incoming webhook URL (which names its own channel)."""
+
+    channel: str | None = None
+    bot_token: SecretStr | None = None  # default: the environment's Mattermost token
+    webhook_url: SecretStr | None = None  # the URL is the credential: whoever has it can post
+    min_severity: Literal["critical", "warning"] = "warning"
+    max_per_hour: int = Field(default=12, ge=1, le=3600)  # beyond this, changes wait and go out together
+    playbook: str | None = None  # the playbook offered first when an incident is started from a finding
+
+    @field_validator("channel")
+    @classmethod
+    def _team_and_channel(cls, value: str | None) -> str | None:
+        if value is None:
+            return None
+        team, _, channel = value.strip().lstrip("~").partition("/")
+        if not team or not channel:
+            raise ValueError(f"must name the team and the channel as team/channel, got {value!r}")
+        return f"{team}/{channel}"
+
+    @field_validator("webhook_url")
+    @classmethod
+    def _webhook(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None:
+            _http_url(value.get_secret_value())  # the value is never echoed: the error names the rule only
+        return value
+
+    @property
+    def configured(self) -> bool:
+        return self.channel is not None or self.webhook_url is not None
+
+
+class HealthSettings(_Section):
+    """The watcher: how often it collects, how long history is kept, where alerts link to."""
+
+    watch_interval: int | None = Field(default=None, ge=10, le=86400)  # seconds; serve.py watches only when set
+    raw_days: int = Field(default=7, ge=1, le=365)  # every snapshot, this many days
+    daily_days: int = Field(default=365, ge=1, le=3650)  # then one snapshot a day, this many days
+    dashboard_url: str | None = None  # the dashboard as admins open it, for links in alerts
+    history_key: SecretStr | None = None  # keys the hashes of secret settings, so history can say "changed"
+
+    _check_url = field_validator("dashboard_url")(_http_url)
+
+
+DEFAULT_WATCH_INTERVAL = 300
+
+
 class EnvironmentSettings(_Section):
     name: str
     label: str
@@ -166,6 +218,8 @@ class EnvironmentSettings(_Section):
     saml: SamlSettings | None = None
     files: LocalFiles = LocalFiles()
     incidents: IncidentSettings = IncidentSettings()
+    alerts: AlertSettings = AlertSettings()
+    watch_interval: int | None = Field(default=None, ge=10, le=86400)  # seconds; default: health.watch_interval
     demo_scenario: str | None = None
 
     @property
@@ -185,6 +239,7 @@ class Settings(_Section):
     support_url: str | None = None  # where admins send packets; default: by license (enterprise portal or forum)
     rollout_checklist: Path | None = None  # None: the checklist shipped in checklists/
     implementation_plan: Path | None = None
+    health: HealthSettings = HealthSettings()
 
     @property
     def demo(self) -> bool:
@@ -196,6 +251,10 @@ class Settings(_Section):
         except KeyError:
             known = ", ".join(self.environments)
             raise SettingsError([f"unknown environment {name!r}; configured: {known}"]) from None
+
+    def watch_interval(self, env: EnvironmentSettings) -> int:
+        """Seconds between the watcher's collections of `env`."""
+        return env.watch_interval or self.health.watch_interval or DEFAULT_WATCH_INTERVAL
 
 
 def _secrets_path(environ: Mapping[str, str]) -> Path:
@@ -292,6 +351,10 @@ def _merge_environ(tree: dict[str, Any], origins: dict, environ: Mapping[str, st
         parts = rest.split("__")
         if len(parts) < 2 or not all(parts):
             continue  # not ours to judge: e.g. MMDASH_E2E_FOO used by tests
+        if parts[0] == "HEALTH" and len(parts) == 2:
+            tree.setdefault("health", {})[parts[1].lower()] = raw
+            origins[("health", parts[1].lower())] = var
+            continue
         env_name = parts[0].lower().replace("_", "-")
         path = tuple(p.lower() for p in parts[1:])
         value: Any = raw
@@ -310,7 +373,10 @@ def _validate(tree: dict[str, Any], origins: dict[tuple[str, ...], str]) -> Sett
     environments: dict[str, Any] = tree.get("environments") or {}
     problems: list[str] = []
     for name, env in list(environments.items()):
-        if not _ENV_NAME.match(name):
+        if name in _RESERVED_NAMES:
+            problems.append(f"environment name {name!r} ({origins.get(('environments', name), 'settings')}): "
+                            "is reserved for the watcher's settings ([mmdash.health]); choose another name")
+        elif not _ENV_NAME.match(name):
             problems.append(
                 f"environment name {name!r} ({origins.get(('environments', name), 'settings')}): "
                 "use lower-case letters, digits and dashes, starting with a letter"

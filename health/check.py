@@ -31,19 +31,25 @@ CHECK_ACTOR = "python -m health check"
 SERVER_PACKET_DEADLINE_S = 120.0  # the server profiles its CPU for 5 s per node before it sends the packet
 
 
-def collect(env: EnvironmentSettings, *, deadline_s: float, server_packet: bool) -> Snapshot:
-    """Every source of `env` at once, the latest release too, and the server's own packet when asked (it costs the
-    server a CPU profile, so a frequent cron job leaves it out)."""
+def watch_sources(*, server_packet: bool = False) -> tuple:
+    """What a check or a watcher run collects: every source, the latest release too, and the server's own packet
+    when asked (it costs the server a CPU profile, so frequent runs leave it out)."""
     # Imported here: the collectors' client libraries (pandas among them) are not needed to judge a packet offline.
     from collectors import mattermost, support_packet
-    from collectors.runner import SOURCES, Source, collect_all, run_async
+    from collectors.runner import SOURCES, Source
 
     latest = Source(mattermost.LATEST_RELEASE, "Latest Mattermost release", mattermost.collect_latest_release,
                     "mattermost", "url")
     packet = Source(support_packet.SOURCE, "Mattermost support packet", support_packet.collect, "mattermost", "url")
-    sources = (*SOURCES, latest, *((packet,) if server_packet else ()))
+    return (*SOURCES, latest, *((packet,) if server_packet else ()))
+
+
+def collect(env: EnvironmentSettings, *, deadline_s: float, server_packet: bool) -> Snapshot:
+    """Every source of `env` at once (see watch_sources)."""
+    from collectors.runner import collect_all, run_async
+
     return run_async(collect_all(env, deadline_s=max(deadline_s, SERVER_PACKET_DEADLINE_S) if server_packet
-                                 else deadline_s, sources=sources))
+                                 else deadline_s, sources=watch_sources(server_packet=server_packet)))
 
 
 def judge(snapshot: Snapshot) -> list[Finding]:

@@ -2,10 +2,14 @@
 
 from __future__ import annotations
 
+import logging
+
 from health.findings import Finding, State
 from health.inputs import RuleInputs
 from health.rules import RULES, Rule
 from health.rules.base import Check, MissingInput, collect_evidence, reset_evidence
+
+log = logging.getLogger("mmdash.health")
 
 
 def _finding(rule: Rule, state: State, observed: str, threshold: str, evidence: str,
@@ -25,6 +29,11 @@ def run_rule(rule: Rule, inputs: RuleInputs) -> list[Finding]:
         # A shape this rule does not understand (an unexpected config value) is unknown, never OK.
         return [_finding(rule, State.UNKNOWN, "unknown", "",
                          f"Cannot judge: unexpected input ({type(exc).__name__}: {exc})")]
+    except Exception as exc:  # one broken rule must not cost the other rules their verdicts
+        log.exception("health rule %s failed", rule.code)
+        return [_finding(rule, State.UNKNOWN, "unknown", "",
+                         f"Cannot judge: the rule failed ({type(exc).__name__}: {exc}); this is a bug in the "
+                         "dashboard, please report it")]
     finally:
         reset_evidence(token)
     evidence = f"{inputs.origin}: " + "; ".join(sources) if sources else inputs.origin

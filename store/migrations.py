@@ -91,10 +91,70 @@ def _index_audit_log_target(conn: Connection) -> None:
     Index("ix_audit_log_target_at", table.c.target, table.c.at).create(conn)
 
 
+def _create_health_history(conn: Connection) -> None:
+    metadata = MetaData()
+    Table(
+        "health_snapshots",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("environment", Text, nullable=False),
+        Column("collected_at", UTCDateTime, nullable=False),
+        Column("slot", UTCDateTime, nullable=False),  # the watcher's interval this run belongs to
+        Column("tier", Text, nullable=False),  # "raw", or "daily" once retention keeps it as the day's one
+        Column("collected_by", Text, nullable=False),
+        Column("figures", _json(), nullable=False),
+        Column("findings", _json(), nullable=False),
+        Column("sources", _json(), nullable=False),
+        Column("details_hash", Text),
+        # Every finding in full (evidence, remediation) for the page: kept on an environment's newest row only.
+        Column("report", _json()),
+        # History reads one environment's snapshots over a time range; retention deletes by tier and age.
+        Index("ix_health_snapshots_environment_collected_at", "environment", "collected_at"),
+        Index("ix_health_snapshots_tier_collected_at", "tier", "collected_at"),
+    )
+    # Version, configuration, plugins and licence change rarely: stored once per distinct content, by hash.
+    Table(
+        "snapshot_details",
+        metadata,
+        Column("hash", Text, primary_key=True),
+        Column("body", _json(), nullable=False),
+        Column("first_seen", UTCDateTime, nullable=False),
+    )
+    # One row per environment: the interval whose collection someone has claimed, and who.
+    Table(
+        "watch_leases",
+        metadata,
+        Column("environment", Text, primary_key=True),
+        Column("slot", UTCDateTime, nullable=False),
+        Column("holder", Text, nullable=False),
+        Column("claimed_at", UTCDateTime, nullable=False),
+    )
+    Table(
+        "alert_outbox",
+        metadata,
+        Column("id", Integer, primary_key=True, autoincrement=True),
+        Column("environment", Text, nullable=False),
+        Column("key", Text, nullable=False, unique=True),  # one alert per environment and run, whoever enqueues
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("body", _json(), nullable=False),
+        Column("status", Text, nullable=False),  # pending, sending, sent, failed
+        Column("attempts", Integer, nullable=False),
+        Column("next_attempt_at", UTCDateTime, nullable=False),
+        Column("claimed_by", Text),
+        Column("claimed_until", UTCDateTime),
+        Column("last_error", Text),
+        Column("sent_at", UTCDateTime),
+        Column("post_id", Text),
+        Index("ix_alert_outbox_environment_status", "environment", "status", "next_attempt_at"),
+    )
+    metadata.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create audit_log", _create_audit_log),
     Migration(2, "create documents", _create_documents),
     Migration(3, "index audit_log by target", _index_audit_log_target),
+    Migration(4, "create health history, watch leases and alert outbox", _create_health_history),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import contextlib
+from collections.abc import Iterator, Mapping
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -62,6 +63,22 @@ class Store:
 
     def close(self) -> None:
         self._engine.dispose()
+
+    @property
+    def dialect(self) -> str:
+        return self._engine.dialect.name
+
+    @contextlib.contextmanager
+    def reading(self) -> Iterator[Connection]:
+        """A connection for the store's other tables (history, leases, outbox); failures become StoreUnavailable."""
+        with unavailable_on_failure(self.location), self._engine.connect() as conn:
+            yield conn
+
+    @contextlib.contextmanager
+    def writing(self) -> Iterator[Connection]:
+        """One write transaction (committed on leaving, rolled back on an error)."""
+        with unavailable_on_failure(self.location), self._writer.begin() as conn:
+            yield conn
 
     def schema_version(self) -> int:
         with unavailable_on_failure(self.location), self._engine.connect() as conn:

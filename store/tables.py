@@ -44,3 +44,54 @@ documents = Table(
     Column("updated_at", UTCDateTime, nullable=False),
     PrimaryKeyConstraint("kind", "environment", "key"),
 )
+
+health_snapshots = Table(
+    "health_snapshots",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("environment", Text, nullable=False),
+    Column("collected_at", UTCDateTime, nullable=False),
+    Column("slot", UTCDateTime, nullable=False),
+    Column("tier", Text, nullable=False),
+    Column("collected_by", Text, nullable=False),
+    Column("figures", JSONDocument, nullable=False),
+    Column("findings", JSONDocument, nullable=False),
+    Column("sources", JSONDocument, nullable=False),
+    Column("details_hash", Text),
+    Column("report", JSONDocument),
+)
+
+snapshot_details = Table(
+    "snapshot_details",
+    metadata,
+    Column("hash", Text, primary_key=True),
+    Column("body", JSONDocument, nullable=False),
+    Column("first_seen", UTCDateTime, nullable=False),
+)
+
+watch_leases = Table(
+    "watch_leases",
+    metadata,
+    Column("environment", Text, primary_key=True),
+    Column("slot", UTCDateTime, nullable=False),
+    Column("holder", Text, nullable=False),
+    Column("claimed_at", UTCDateTime, nullable=False),
+)
+
+alert_outbox = Table(
+    "alert_outbox",
+    metadata,
+    Column("id", Integer, primary_key=True, autoincrement=True),
+    Column("environment", Text, nullable=False),
+    Column("key", Text, nullable=False, unique=True),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("body", JSONDocument, nullable=False),
+    Column("status", Text, nullable=False),
+    Column("attempts", Integer, nullable=False),
+    Column("next_attempt_at", UTCDateTime, nullable=False),
+    Column("claimed_by", Text),
+    Column("claimed_until", UTCDateTime),
+    Column("last_error", Text),
+    Column("sent_at", UTCDateTime),
+    Column("post_id", Text),
+)
