@@ -4,7 +4,9 @@
 
 Besides the pages it serves POST /hooks/incidents/<environment>/slash (the /incident slash command),
 POST /hooks/incidents/<environment>/actions (automation) and GET /metrics (open findings and collection health for
-Prometheus, read from the store), and forwards messages into incident channels.
+Prometheus, read from the store), and forwards messages into incident channels. With `health.watch_interval` set
+(and always in the demo) it also runs the watcher, which collects every environment on its schedule; several
+replicas sharing one PostgreSQL store still collect each environment once per interval.
 """
 
 from __future__ import annotations
@@ -22,10 +24,11 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 
 from health.metrics_export import exposition
+from health.watcher import Watcher
 from incidents.http_api import routes
 from incidents.runtime import IncidentRuntime
-from settings import SettingsError, load_settings
-from store import StoreError, open_store
+from settings import Settings, SettingsError, load_settings
+from store import Store, StoreError, open_store
 from store.utc import utc_now
 from ui.context import effective_environment
 
@@ -37,28 +40,58 @@ def _resolve(name: str):
     return _runtime.resolve(name) if _runtime is not None else None
 
 
+STORE_RETRY_S = 10.0
+
+
 @contextlib.asynccontextmanager
 async def lifespan(_app: st.App) -> AsyncIterator[None]:
     global _runtime
     stop = asyncio.Event()
-    worker = None
+    workers: list[asyncio.Task] = []
     try:
         settings = load_settings()
-        store = open_store(settings.store_url.get_secret_value() if settings.store_url else None,
-                           sqlite_path=settings.sqlite_path)
-    except (SettingsError, StoreError) as exc:
-        # The pages say the same and keep working; the incident endpoints answer 404 until this is fixed.
-        log.error("incident endpoints and forwarding are off: %s", exc)
-    else:
+    except SettingsError as exc:
+        log.error("incident endpoints, forwarding and the watcher are off: %s", exc)  # the pages say why too
+        settings = None
+    store = _open(settings) if settings is not None else None
+    if store is not None:
         _runtime = IncidentRuntime(settings, store, effective_environment)
-        worker = asyncio.create_task(_runtime.run_forwarders(stop))
+        workers.append(asyncio.create_task(_runtime.run_forwarders(stop)))
+    if settings is not None and (settings.health.watch_interval or settings.demo):
+        workers.append(asyncio.create_task(_watch(settings, store, stop)))
     yield
     stop.set()
-    if worker is not None:
-        await worker
+    await asyncio.gather(*workers)
     if _runtime is not None:
         await _runtime.close()
         _runtime.store.close()
+
+
+def _open(settings: Settings) -> Store | None:
+    try:
+        return open_store(settings.store_url.get_secret_value() if settings.store_url else None,
+                          sqlite_path=settings.sqlite_path)
+    except StoreError as exc:
+        # The pages say the same and keep working; the incident endpoints answer 404 until this is fixed.
+        log.error("incident endpoints and forwarding are off: %s", exc)
+        return None
+
+
+async def _watch(settings: Settings, store: Store | None, stop: asyncio.Event) -> None:
+    """The watcher, once the store opens: a store down at start is tried again every STORE_RETRY_S."""
+    if store is not None:
+        await Watcher(settings, store, resolve=effective_environment).run(stop)
+        return
+    while store is None:
+        with contextlib.suppress(TimeoutError):
+            await asyncio.wait_for(stop.wait(), timeout=STORE_RETRY_S)
+        if stop.is_set():
+            return
+        store = await asyncio.to_thread(_open, settings)
+    try:
+        await Watcher(settings, store, resolve=effective_environment).run(stop)
+    finally:
+        store.close()
 
 
 async def metrics(_request: Request) -> Response:

@@ -7,6 +7,8 @@
 - `python -m health check [--env NAME] [--fail-on ...] [--format text|json|junit] [--server-packet]`: collect a
   configured environment now and judge it (for cron and CI); exit status as in health/check.py (3: Mattermost
   itself could not be read).
+- `python -m health watch [--env NAME ...] [--once] [--format text|json]`: collect every environment on its schedule
+  until stopped; see health/watch_command.py.
 """
 
 from __future__ import annotations
@@ -54,6 +56,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if argv[:1] == ["check"]:
         return check_main(argv[1:])
+    if argv[:1] == ["watch"]:
+        from health import watch_command  # the watcher's store and collectors are only needed here
+
+        return watch_command.main(argv[1:])
     if argv[:1] and argv[0] in ("mute", "acknowledge", "unmute", "mutes"):
         from health import mute_command  # the store is only needed here
 

@@ -1,6 +1,6 @@
 """The tracked findings of one environment in the store: one versioned document, so two runs that finish at once
-never overwrite each other (the later one re-reads and applies its run again), and each change is audited with
-what opened and what healed."""
+never overwrite each other (the later one re-reads and applies its run again), and each run that opened or healed
+something is audited with what (a run that changed nothing is not: the watcher would add an entry a minute)."""
 
 from __future__ import annotations
 
@@ -63,7 +63,7 @@ def record_run(store: Store, environment: str, findings: Iterable[Finding], now:
         try:
             store.put(KIND, KEY, environment, body, actor=actor,
                       expected_version=document.version if document is not None else None,
-                      audit_details={k: v for k, v in details.items() if v})
+                      audit_details={k: v for k, v in details.items() if v}, audit=bool(changes))
         except ConflictError:
             continue
         return tracked, changes

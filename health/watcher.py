@@ -49,7 +49,7 @@ async def collect_environment(env: EnvironmentSettings, deadline_s: float) -> Sn
 class RunOutcome:
     environment: str
     slot: datetime
-    status: str  # collected | store_unavailable | failed
+    status: str  # collected | claimed_elsewhere (another watcher has this interval) | store_unavailable | failed
     elapsed_ms: float = 0.0
     error: str | None = None
     record: RunRecord | None = None
@@ -121,7 +121,7 @@ class Watcher:
             return self._report(RunOutcome(env.name, slot, "store_unavailable", error=str(exc)))
         self._attempted[env.name] = slot  # claimed by us or by another watcher: either way this slot is done
         if not won:
-            return RunOutcome(env.name, slot, "claimed_elsewhere")
+            return self._report(RunOutcome(env.name, slot, "claimed_elsewhere"))
         started = time.perf_counter()
         async with self._limit:
             try:

@@ -150,11 +150,14 @@ class Store:
         expected_version: int | None,
         audit_details: Mapping[str, Any] | None = None,
         at: datetime | None = None,
+        audit: bool = True,
     ) -> Document:
         """Create (``expected_version=None``) or update the document whose stored version is
         ``expected_version``; raise ConflictError if someone got there first. Audited in the same transaction,
         with ``audit_details`` (what changed, for histories) beside the kind, key and version. ``at`` backdates
-        the change, for importing history kept elsewhere (and the demo's); it defaults to now.
+        the change, for importing history kept elsewhere (and the demo's); it defaults to now. ``audit=False`` is
+        for a machine's heartbeat that changes no decision (the watcher's "still firing"), which would otherwise
+        add an entry per run forever.
         """
         _require_text(kind=kind, key=key, environment=environment, actor=actor)
         reject_secrets(body, where="body")
@@ -167,6 +170,8 @@ class Store:
             else:
                 version = expected_version + 1
                 _update(conn, kind, key, environment, dict(body), actor=actor, now=now, expected=expected_version)
+            if not audit and version > 1:
+                return Document(kind, key, environment, dict(body), version, actor, now)
             _record(
                 conn,
                 actor,

@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 from datetime import UTC, datetime, timedelta
 
-import pytest
 from pydantic import SecretStr
 
 from collectors.base import Snapshot

@@ -98,6 +98,14 @@ def test_every_put_is_audited_with_who_and_which_version(store: Store) -> None:
     assert {e.environment for e in entries} == {"dev"}
 
 
+def test_a_heartbeat_update_may_skip_the_audit_but_a_creation_never_does(store: Store) -> None:
+    store.put("finding_lifecycle", "current", "dev", {"n": 1}, actor="watcher", expected_version=None, audit=False)
+    updated = store.put("finding_lifecycle", "current", "dev", {"n": 2}, actor="watcher", expected_version=1,
+                        audit=False)
+    assert updated.version == 2 and store.get("finding_lifecycle", "current", "dev").body == {"n": 2}
+    assert [e.details["version"] for e in store.audit()] == [1]
+
+
 def test_get_missing_document_is_none(store: Store) -> None:
     assert store.get("progress", "nothing", "dev") is None
 
