@@ -65,7 +65,9 @@ def _queue_alert(store: Store, settings: Settings, env: EnvironmentSettings, cha
         return False
     from health import alert_outbox, alerts
 
-    body = alerts.compose(env, settings, changes, findings, now)
+    body = alerts.compose(environment=env.name, label=env.label, run_at=now, changes=changes, findings=findings,
+                          min_severity=env.alerts.min_severity, dashboard_url=settings.health.dashboard_url)
     if body is None:  # nothing at the alert's severity
         return False
-    return alert_outbox.enqueue(store, env.name, f"{env.name}/{slot.isoformat()}", body, now)
+    # Keyed by the interval, not the moment: a replica that judged the same interval enqueues nothing new.
+    return alert_outbox.enqueue(store, env.name, alerts.alert_key(env.name, slot), body, now)

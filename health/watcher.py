@@ -140,7 +140,8 @@ class Watcher:
         if self.on_snapshot is not None:
             self.on_snapshot(env, snapshot, done)
         self.problem = None
-        await self._deliver_one(env, self.clock())
+        # The alert was dated by the collection; a watcher clock behind it (tests, skew) must not hold it back.
+        await self._deliver_one(env, max(self.clock(), snapshot.collected_at))
         return self._report(RunOutcome(env.name, slot, "collected", (time.perf_counter() - started) * 1000,
                                        record=done))
 

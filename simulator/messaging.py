@@ -27,6 +27,8 @@ DEFAULT_CHANNEL = "town-square"  # every team's default channel: it cannot be ar
 CHANNEL_NAME_MAX = 64
 SINCE_LIMIT = 1000  # the most posts one `since` query returns, as in Mattermost's store
 HOUR_MS = 3_600_000
+# app/post.go pendingPostIDsCacheTTL: a retried create with the same pending_post_id answers the first post.
+PENDING_POST_ID_TTL_S = 30.0
 
 # model.IsValidChannelIdentifier: lower-case letters, digits, '-' and '_', starting with a letter or digit.
 _CHANNEL_NAME = re.compile(r"^[a-z0-9]+([a-z\-_0-9]+|(__)?)[a-z0-9]*$")
@@ -106,6 +108,24 @@ class Post:
 
 
 @dataclass(frozen=True)
+class IncomingHook:
+    """model.IncomingWebhook: posts sent to /hooks/{id} land in `channel_id` as `user_id`."""
+
+    id: str
+    create_at: int
+    update_at: int
+    user_id: str
+    channel_id: str
+    team_id: str
+    display_name: str = ""
+    description: str = ""
+    username: str = ""
+    icon_url: str = ""
+    channel_locked: bool = False
+    delete_at: int = 0
+
+
+@dataclass(frozen=True)
 class Thread:
     """What Mattermost computes per thread when it lists posts (reply_count, last_reply_at)."""
 
@@ -134,6 +154,8 @@ class Messaging:
         self._posts: dict[str, Post] = {}
         self._timeline: dict[str, list[tuple[int, str]]] = {}  # channel -> sorted (create_at, post id)
         self._threads: dict[str, Thread] = {}
+        self._hooks: dict[str, IncomingHook] = {}
+        self._pending_post_ids: dict[str, tuple[str, float]] = {}  # pending_post_id -> (post id, expiry)
 
     # ------------------------------------------------------------------------------------------ teams
 
@@ -237,9 +259,15 @@ class Messaging:
 
     def create_post(self, *, channel_id: str, user_id: str, message: str, root_id: str = "", type: str = "",
                     props: dict[str, Any] | None = None, post_id: str | None = None,
-                    at: int | None = None) -> Post:
-        """Stores a post; its time is taken under the lock, so times and visibility advance together."""
+                    at: int | None = None, pending_post_id: str = "") -> Post:
+        """Stores a post; its time is taken under the lock, so times and visibility advance together.
+
+        A `pending_post_id` seen from the same user in the last PENDING_POST_ID_TTL_S answers the post made
+        then, as Mattermost's deduplicateCreatePost does, so a client retrying after a lost answer posts once."""
         with self._lock:
+            earlier = self._deduplicated(pending_post_id, user_id)
+            if earlier is not None:
+                return earlier
             channel = self._existing(channel_id)
             if channel.delete_at:
                 raise ChannelArchived(channel_id)
@@ -262,7 +290,40 @@ class Messaging:
                 total_msg_count=channel.total_msg_count + 1,
                 total_msg_count_root=channel.total_msg_count_root + (0 if root_id else 1),
             )
+            if pending_post_id:
+                self._pending_post_ids[pending_post_id] = (post.id, time.monotonic() + PENDING_POST_ID_TTL_S)
         return post
+
+    def _deduplicated(self, pending_post_id: str, user_id: str) -> Post | None:
+        """The post an earlier create with this pending_post_id made (call with the lock held). Upstream keys
+        its cache by pending_post_id alone and ignores a hit the caller may not read; the simulator's
+        approximation is to honour a hit by the same user only."""
+        if not pending_post_id:
+            return None
+        now = time.monotonic()
+        for key in [k for k, (_, expiry) in self._pending_post_ids.items() if expiry <= now]:
+            del self._pending_post_ids[key]
+        post_id, _ = self._pending_post_ids.get(pending_post_id, ("", 0.0))
+        earlier = self._posts.get(post_id)
+        return earlier if earlier is not None and earlier.user_id == user_id else None
+
+    # ---------------------------------------------------------------------------------- incoming hooks
+
+    def create_incoming_hook(self, *, channel_id: str, user_id: str, display_name: str = "",
+                             description: str = "", username: str = "", icon_url: str = "",
+                             channel_locked: bool = False) -> IncomingHook:
+        with self._lock:
+            channel = self._existing(channel_id)
+            stamp = self._stamp(None)
+            hook = IncomingHook(random_id(), stamp, stamp, user_id, channel_id, channel.team_id, display_name,
+                                description, username, icon_url, channel_locked)
+            self._hooks[hook.id] = hook
+        return hook
+
+    def incoming_hook(self, hook_id: str) -> IncomingHook | None:
+        with self._lock:
+            hook = self._hooks.get(hook_id)
+        return hook if hook is not None and not hook.delete_at else None
 
     def post(self, post_id: str) -> Post | None:
         with self._lock:

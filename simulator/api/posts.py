@@ -24,12 +24,12 @@ from simulator.messaging import ChannelArchived, Post, PostPage, Thread, Unknown
 MESSAGE_MAX_RUNES = 16383
 
 
-def post_json(p: Post, thread: Thread) -> dict[str, Any]:
+def post_json(p: Post, thread: Thread, pending_post_id: str = "") -> dict[str, Any]:
     return {
         "id": p.id, "create_at": p.create_at, "update_at": p.update_at, "edit_at": 0, "delete_at": 0,
         "is_pinned": False, "user_id": p.user_id, "channel_id": p.channel_id, "root_id": p.root_id,
         "original_id": "", "message": p.message, "type": p.type, "props": p.props, "hashtags": "",
-        "pending_post_id": "", "reply_count": thread.reply_count, "last_reply_at": thread.last_reply_at,
+        "pending_post_id": pending_post_id, "reply_count": thread.reply_count, "last_reply_at": thread.last_reply_at,
         "participants": None, "metadata": {},
     }
 
@@ -58,6 +58,7 @@ async def create_post(request: Request) -> JSONResponse:
         raise errors.invalid_param("post")
     channel_id, message = body.get("channel_id", ""), body.get("message", "")
     root_id, props = body.get("root_id", ""), body.get("props") or {}
+    pending_post_id = body.get("pending_post_id", "")
     if not isinstance(channel_id, str) or not valid_id(channel_id):
         raise errors.invalid_param("channel_id")
     if not isinstance(message, str) or len(message) > MESSAGE_MAX_RUNES:
@@ -66,6 +67,8 @@ async def create_post(request: Request) -> JSONResponse:
         raise errors.AppError("model.post.is_valid.root_id.app_error", "Invalid root ID.", 400)
     if not isinstance(props, dict):
         raise errors.invalid_param("props")
+    if not isinstance(pending_post_id, str):
+        raise errors.invalid_param("post")
     store = messaging(request)
     channel = store.channel(channel_id)
     # create_post: channel members hold it, system admins hold it everywhere.
@@ -75,12 +78,13 @@ async def create_post(request: Request) -> JSONResponse:
         raise errors.AppError("api.context.invalid_param.app_error", "Invalid post.channel_id parameter.", 400)
     try:
         post = store.create_post(channel_id=channel_id, user_id=session.account.id, message=message,
-                                 root_id=root_id, props=props)
+                                 root_id=root_id, props=props, pending_post_id=pending_post_id)
     except ChannelArchived:
         raise _cannot_post_to_archived() from None
     except UnknownRoot:
         raise errors.AppError("api.post.create_post.root_id.app_error", "Invalid RootId parameter.", 400) from None
-    return JSONResponse(post_json(post, store.threads([post])[post.id]), status_code=201)
+    # The post as created, echoing the client's pending_post_id so it can match its optimistic copy.
+    return JSONResponse(post_json(post, store.threads([post])[post.id], pending_post_id), status_code=201)
 
 
 async def get_post(request: Request) -> JSONResponse:

@@ -156,3 +156,26 @@ def test_retention_keeps_one_snapshot_a_day(store) -> None:
     assert left == {old[-1]: "daily", recent: "raw"}
     assert ancient not in left
     assert history.latest(store, "production").report is not None
+
+
+async def test_a_run_that_opens_findings_posts_one_alert_and_the_next_run_none(simulator, store) -> None:
+    """Watcher to channel through the outbox: POST /api/v4/posts as upstream's server/public/model/post.go."""
+    from health.alerts import ALERT_KEYS_PROP
+    from settings import AlertSettings
+    from tests.health.test_alert_outbox import alert_channel, posts_in
+
+    channel, channel_id = alert_channel(simulator)
+    settings = _settings(simulator, "production")
+    env = settings.environments["production"].model_copy(update={"alerts": AlertSettings(channel=channel)})
+    settings = settings.model_copy(update={"environments": {"production": env}})
+    clock = Clock(datetime.now(UTC))  # the outbox dates rows by the collection, so the watcher's clock is real
+    watcher, outcomes = _watcher(settings, store, clock)
+    await _tick(watcher)
+    assert outcomes[-1].record.alert_queued
+    posts = posts_in(simulator, channel_id)
+    assert len(posts) == 1 and "Production" in posts[0]["message"]
+    assert posts[0]["props"][ALERT_KEYS_PROP] == [f"production/{outcomes[-1].slot.isoformat()}"]
+    clock.now += timedelta(seconds=60)
+    await _tick(watcher)  # the same findings still open: nothing new to say
+    assert outcomes[-1].status == "collected" and not outcomes[-1].record.alert_queued
+    assert len(posts_in(simulator, channel_id)) == 1
