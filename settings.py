@@ -164,6 +164,7 @@ class AlertSettings(_Section):
     posted to with a bot token, or an incoming webhook URL (which names its own channel)."""
 
     channel: str | None = None
+    url: str | None = None  # the Mattermost the channel is on, when it is not the one watched (a central chat)
     bot_token: SecretStr | None = None  # default: the environment's Mattermost token
     webhook_url: SecretStr | None = None  # the URL is the credential: whoever has it can post
     min_severity: Literal["critical", "warning"] = "warning"
@@ -179,6 +180,8 @@ class AlertSettings(_Section):
         if not team or not channel:
             raise ValueError(f"must name the team and the channel as team/channel, got {value!r}")
         return f"{team}/{channel}"
+
+    _check_url = field_validator("url")(_http_url)
 
     @field_validator("webhook_url")
     @classmethod

@@ -78,7 +78,7 @@ def watcher_environ(store_url: str, interval: int, monitored: list[RunningSimula
         sim = monitored[index % len(monitored)]
         prefix = f"MMDASH_{name.upper().replace('-', '_')}__"
         environ |= {f"{prefix}MATTERMOST__URL": sim.url, f"{prefix}MATTERMOST__TOKEN": sim.admin_token,
-                    f"{prefix}ALERTS__CHANNEL": f"{team}/alerts-{name}",
+                    f"{prefix}ALERTS__CHANNEL": f"{team}/alerts-{name}", f"{prefix}ALERTS__URL": chat.url,
                     f"{prefix}ALERTS__BOT_TOKEN": chat.admin_token, f"{prefix}ALERTS__MAX_PER_HOUR": "30"}
     return environ
 

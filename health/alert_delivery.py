@@ -66,11 +66,15 @@ def sender_for(env: EnvironmentSettings) -> AlertSender | None:
     if alerts.channel is None:
         return None
     token = alerts.bot_token or (env.mattermost.token if env.mattermost else None)
-    if env.mattermost is None or token is None:
+    mattermost = env.mattermost
+    if alerts.url is not None:  # a central chat server: the watched one's TLS and timeout settings still apply
+        mattermost = (mattermost.model_copy(update={"url": alerts.url, "token": None}) if mattermost is not None
+                      else MattermostSettings(url=alerts.url))
+    if mattermost is None or token is None:
         return Misconfigured(f"Alerts for {env.name} go to ~{alerts.channel}, but no Mattermost URL and token are "
                              "configured to post with: set mattermost.url and alerts.bot_token (or mattermost.token), "
                              "or alerts.webhook_url.")
-    return BotSender(env.mattermost, alerts.channel, token.get_secret_value())
+    return BotSender(mattermost, alerts.channel, token.get_secret_value())
 
 
 @dataclass(frozen=True)

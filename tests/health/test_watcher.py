@@ -179,3 +179,19 @@ async def test_a_run_that_opens_findings_posts_one_alert_and_the_next_run_none(s
     await _tick(watcher)  # the same findings still open: nothing new to say
     assert outcomes[-1].status == "collected" and not outcomes[-1].record.alert_queued
     assert len(posts_in(simulator, channel_id)) == 1
+
+
+async def test_alerts_may_go_to_another_mattermost_than_the_one_watched(simulator, simulator_factory, store) -> None:
+    """alerts.url: a central chat server; the channel and the bot token are the chat server's."""
+    from settings import AlertSettings
+    from tests.health.test_alert_outbox import alert_channel, posts_in
+
+    chat = simulator_factory("healthy")
+    channel, channel_id = alert_channel(chat)
+    settings = _settings(simulator, "production")
+    env = settings.environments["production"].model_copy(update={"alerts": AlertSettings(
+        channel=channel, url=chat.url, bot_token=SecretStr(chat.admin_token))})
+    settings = settings.model_copy(update={"environments": {"production": env}})
+    watcher, outcomes = _watcher(settings, store, Clock(datetime.now(UTC)))
+    await _tick(watcher)
+    assert outcomes[-1].record.alert_queued and len(posts_in(chat, channel_id)) == 1
