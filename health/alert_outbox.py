@@ -241,6 +241,14 @@ def problem(store: Store, environment: str) -> str | None:
         return conn.execute(query).scalar_one_or_none()
 
 
+def waiting_by_environment(store: Store) -> dict[str, tuple[int, datetime]]:
+    """environment -> (alerts waiting, when the oldest was queued), for /metrics and the fleet view."""
+    query = (select(outbox.c.environment, func.count(), func.min(outbox.c.created_at))
+             .where(outbox.c.status.in_(WAITING)).group_by(outbox.c.environment))
+    with store.reading() as conn:
+        return {env: (int(count), oldest) for env, count, oldest in conn.execute(query)}
+
+
 def _row(row: Row[Any]) -> OutboxRow:
     return OutboxRow(id=row.id, environment=row.environment, key=row.key, created_at=row.created_at, body=row.body,
                      status=row.status, attempts=row.attempts, next_attempt_at=row.next_attempt_at,

@@ -6,7 +6,9 @@ Metric names and labels (all gauges):
 - `mmdash_findings_open{environment, severity}`: open findings that are not muted;
 - `mmdash_last_run_timestamp_seconds{environment}`: when the environment was last judged;
 - `mmdash_source_up{environment, source}`: 1 when the source answered (ok or degraded) in the last run;
-- `mmdash_source_duration_seconds{environment, source}`: how long it took.
+- `mmdash_source_duration_seconds{environment, source}`: how long it took;
+- `mmdash_alerts_waiting{environment}`: alerts in the outbox not yet posted (Mattermost down or refusing);
+- `mmdash_alert_oldest_waiting_seconds{environment}`: how long the oldest of them has waited.
 """
 
 from __future__ import annotations
@@ -18,7 +20,7 @@ from prometheus_client import CollectorRegistry, generate_latest
 from prometheus_client.core import GaugeMetricFamily
 from prometheus_client.registry import Collector
 
-from health import finding_states, mutes
+from health import alert_outbox, finding_states, mutes
 from health.lifecycle import Status
 from store import Store
 
@@ -62,7 +64,14 @@ class StoreCollector(Collector):
             for source, result in sorted(state.sources.items()):
                 up.add_metric([env, source], 1 if result.get("status") in UP_STATUSES else 0)
                 duration.add_metric([env, source], float(result.get("elapsed_ms") or 0) / 1000)
-        yield from (finding, totals, last_run, up, duration)
+        waiting = GaugeMetricFamily("mmdash_alerts_waiting", "Alerts queued but not yet posted to Mattermost.",
+                                    labels=["environment"])
+        oldest = GaugeMetricFamily("mmdash_alert_oldest_waiting_seconds", "How long the oldest waiting alert has "
+                                   "waited.", labels=["environment"])
+        for env, (count, since) in sorted(alert_outbox.waiting_by_environment(self._store).items()):
+            waiting.add_metric([env], count)
+            oldest.add_metric([env], max((now - since).total_seconds(), 0.0))
+        yield from (finding, totals, last_run, up, duration, waiting, oldest)
 
 
 def exposition(store: Store, now: Callable[[], datetime]) -> bytes:

@@ -50,3 +50,14 @@ def test_a_resolved_finding_is_no_longer_exposed(tmp_path):
         got = samples(exposition(store, lambda: T0))
     assert not [k for k in got if k[0] == "mmdash_finding_open"]
     assert got[("mmdash_findings_open", (("environment", "production"), ("severity", "critical")))] == 0
+
+
+def test_alerts_waiting_in_the_outbox_are_exposed(tmp_path):
+    from health import alert_outbox
+
+    with open_store(None, sqlite_path=tmp_path / "s.sqlite3") as store:
+        alert_outbox.enqueue(store, "production", "production/a", {"items": []}, T0)
+        alert_outbox.enqueue(store, "production", "production/b", {"items": []}, T0 + timedelta(minutes=1))
+        got = samples(exposition(store, lambda: T0 + timedelta(minutes=10)))
+    assert got[("mmdash_alerts_waiting", (("environment", "production"),))] == 2
+    assert got[("mmdash_alert_oldest_waiting_seconds", (("environment", "production"),))] == 600
