@@ -136,14 +136,8 @@ def seed_month(store, environment: str, interval: int, now: datetime) -> int:
 
 
 def time_history_query(store, environment: str) -> float:
-    try:
-        from health.history_report import trend_frame
-    except ImportError:  # before the history view existed: the raw query it builds on
-        from health.history import between
+    from health.history_trends import trend_frame
 
-        def trend_frame(store, environment, days=30):
-            now = datetime.now(UTC)
-            return between(store, environment, now - timedelta(days=days), now)
     timings = []
     for _ in range(5):
         started = time.perf_counter()

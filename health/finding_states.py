@@ -61,7 +61,7 @@ def record_run(store: Store, environment: str, findings: Iterable[Finding], now:
         details = {kind: [c.finding.fingerprint for c in changes if c.kind.value == kind]
                    for kind in ("new", "reopened", "resolved")}
         try:
-            store.put(KIND, KEY, environment, body, actor=actor,
+            store.put(KIND, KEY, environment, body, actor=actor, at=now,
                       expected_version=document.version if document is not None else None,
                       audit_details={k: v for k, v in details.items() if v}, audit=bool(changes))
         except ConflictError:

@@ -65,9 +65,10 @@ def set_mute(store: Store, environment: str, mute: Mute, *, expected_version: in
         raise MuteError("a mute needs an end (--until); acknowledge instead to keep it until it is lifted")
     if mute.until is not None and mute.until <= mute.at:
         raise MuteError(f"--until {mute.until:%Y-%m-%d %H:%M} is not in the future")
-    document = store.put(KIND, mute.fingerprint, environment, mute.body(), actor=mute.by,
+    document = store.put(KIND, mute.fingerprint, environment, mute.body(), actor=mute.by, at=mute.at,
                          expected_version=expected_version,
-                         audit_details={"change": mute.kind.value, "code": mute.code, "subject": mute.subject})
+                         audit_details={"change": mute.kind.value, "code": mute.code, "subject": mute.subject,
+                                        "reason": mute.reason, "until": mute.until.isoformat() if mute.until else None})
     return _mute(document.body, document.version)
 
 
@@ -77,7 +78,7 @@ def lift(store: Store, environment: str, code: str, subject: str | None, *, by: 
     if current is None or not current.active(at):
         return None
     lifted = Mute(current.code, current.subject, current.kind, current.reason, current.by, current.at, at)
-    document = store.put(KIND, current.fingerprint, environment, lifted.body(), actor=by,
+    document = store.put(KIND, current.fingerprint, environment, lifted.body(), actor=by, at=at,
                          expected_version=current.version,
                          audit_details={"change": "lifted", "code": code, "subject": subject})
     return _mute(document.body, document.version)
