@@ -35,7 +35,7 @@ class StoredSnapshot:
     tier: str
     collected_by: str
     figures: dict[str, float | None]
-    findings: dict[str, Any]  # {"verdict": {...}, "items": [firing and unknown findings, compact]}
+    findings: dict[str, Any]  # {"verdict": {...}, "items": [firing findings, compact]}
     sources: dict[str, dict[str, Any]]  # name -> status, elapsed_ms, error
     details_hash: str | None
     report: dict[str, Any] | None = None  # every finding in full, the server line: newest row only
@@ -49,11 +49,19 @@ class StoredSnapshot:
 
 
 def compact_findings(findings: Sequence[Finding], result: Verdict) -> dict[str, Any]:
-    """What history needs of a run's findings: the verdict and each firing or unknown finding in a few fields."""
+    """What history needs of a run's findings: the verdict (with how many rules could not judge) and each firing
+    finding in a few fields. Unknown ones are only counted: dozens of them repeat every run while a source is
+    not configured, and the newest row's full report names them."""
     items = [{"fingerprint": fingerprint(f.code, f.subject), "code": f.code, "subject": f.subject,
-              "severity": f.severity.value, "state": f.state.value, "observed": f.observed[:200]}
-             for f in findings if f.state is not State.OK]
+              "severity": f.severity.value, "state": f.state.value, "observed": f.observed[:120]}
+             for f in findings if f.state is State.FIRING]
     return {"verdict": verdict_dict(result), "items": items}
+
+
+def compact_sources(sources: Mapping[str, Mapping[str, Any]]) -> dict[str, dict[str, Any]]:
+    """How each source answered; "not configured" needs no sentence, it is the same every run."""
+    return {name: {k: v for k, v in answer.items() if not (k == "error" and answer.get("status") == "not_configured")}
+            for name, answer in sources.items()}
 
 
 def verdict_dict(result: Verdict) -> dict[str, Any]:

@@ -52,7 +52,8 @@ def record(store: Store, settings: Settings, env: EnvironmentSettings, snapshot:
     made_of = details(snapshot, key.get_secret_value() if key else None)
     snapshot_id = history.save(
         store, env.name, collected_at=now, slot=slot, collected_by=holder, figures=key_figures(snapshot),
-        findings=history.compact_findings(findings, result), sources=source_summary(snapshot), details=made_of,
+        findings=history.compact_findings(findings, result),
+        sources=history.compact_sources(source_summary(snapshot)), details=made_of,
         details_key=details_hash(made_of) if made_of is not None else None,
         report=history.full_report(findings, server_line(snapshot), snapshot.elapsed_ms))
     queued = _queue_alert(store, settings, env, announced, findings, slot, now)
