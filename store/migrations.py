@@ -24,6 +24,7 @@ from sqlalchemy import (
     insert,
     inspect,
     select,
+    text,
 )
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.engine import Connection
@@ -111,6 +112,9 @@ def _create_health_history(conn: Connection) -> None:
         # History reads one environment's snapshots over a time range; retention deletes by tier and age.
         Index("ix_health_snapshots_environment_collected_at", "environment", "collected_at"),
         Index("ix_health_snapshots_tier_collected_at", "tier", "collected_at"),
+        # The one row per environment that still carries its report, found without reading the others.
+        Index("ix_health_snapshots_with_report", "environment", postgresql_where=text("report IS NOT NULL"),
+              sqlite_where=text("report IS NOT NULL")),
     )
     # Version, configuration, plugins and licence change rarely: stored once per distinct content, by hash.
     Table(
