@@ -6,6 +6,8 @@ import streamlit as st
 
 from collectors import SourceStatus
 from health.overview import STATUS_WORDS
+from health.stored_view import describe_age, source_results
+from store.utc import utc_now
 from ui.context import SOURCE_LABELS, PageContext, render_feature_switches, settings_or_stop, store_or_none
 from ui.signin import render_sign_in, sign_out, signed_in
 
@@ -16,11 +18,23 @@ STATUS_ICONS = {
     SourceStatus.ERROR: ":material/error:",
     SourceStatus.NOT_CONFIGURED: ":material/radio_button_unchecked:",
 }
+# The default page is served at "/" only; its url_path just has to differ from the alias below.
+HEALTH_PAGE = st.Page("app_pages/health.py", title="Health", icon=":material/monitor_heart:", default=True,
+                      url_path="health-default")
+
+
+def health_by_name() -> None:
+    # /health?env=staging (the fleet's and the alerts' links) names the health page, which Streamlit serves at "/".
+    st.switch_page(HEALTH_PAGE, query_params=st.query_params.to_dict())
+
+
 PAGES = {
     "Diagnostics": [
-        st.Page("app_pages/health.py", title="Health", icon=":material/monitor_heart:", default=True),
+        HEALTH_PAGE,
+        st.Page(health_by_name, title="Health", url_path="health", visibility="hidden"),
         st.Page("app_pages/support_packet.py", title="Support packet", icon=":material/inventory_2:"),
         st.Page("app_pages/packet_analysis.py", title="Packet analysis", icon=":material/troubleshoot:"),
+        st.Page("app_pages/fleet.py", title="Fleet", icon=":material/dns:"),
     ],
     "Operations": [st.Page("app_pages/rollout.py", title="Rollout", icon=":material/checklist:")],
 }
@@ -63,12 +77,17 @@ with st.sidebar:
     if identity.method != "demo":
         st.button("Sign out", on_click=sign_out, width="stretch")
     st.subheader("Sources", divider="gray")
-    snapshot = context.snapshot()
-    for name, result in snapshot.sources.items():
-        st.markdown(f"{STATUS_ICONS[result.status]} {SOURCE_LABELS.get(name, name)}: {STATUS_WORDS[result.status]}",
-                    help=result.error)
-    if store_problem:
-        st.warning(f"Store unavailable: {store_problem}", icon=":material/database:")
+    # From the last stored run, never a live collection: this runs on every page.
+    stored = context.stored()
+    if stored.snapshot is not None:
+        for name, result in source_results(stored.snapshot, SOURCE_LABELS).items():
+            st.markdown(f"{STATUS_ICONS[result.status]} {SOURCE_LABELS.get(name, name)}: "
+                        f"{STATUS_WORDS[result.status]}", help=result.error)
+        st.caption(f"As of the run {describe_age(utc_now() - stored.snapshot.collected_at)} ago.")
+    elif stored.problem is None:
+        st.caption("Nothing collected yet: the watcher or the Health page stores the first run.")
+    if store_problem or stored.problem:
+        st.warning(f"Store unavailable: {store_problem or stored.problem}", icon=":material/database:")
     incidents_on = render_feature_switches(store, identity.username)
 
 pages = {**PAGES, "Operations": PAGES["Operations"] + ([INCIDENTS_PAGE] if incidents_on else [])}

@@ -241,6 +241,24 @@ def problem(store: Store, environment: str) -> str | None:
         return conn.execute(query).scalar_one_or_none()
 
 
+def delivery_sentence(store: Store, env: EnvironmentSettings) -> tuple[bool, str] | None:
+    """(is it a problem, what to tell the page) about `env`'s alerts: refused or waiting ones; None when all went out
+    or alerts are not configured."""
+    if not env.alerts.configured:
+        return None
+    waiting = pending(store, env.name)
+    if not waiting:
+        return None
+    where = "the incoming webhook" if env.alerts.webhook_url is not None else f"~{env.alerts.channel}"
+    count = f"{len(waiting)} alert{'s' if len(waiting) != 1 else ''}"
+    why = problem(store, env.name)
+    if why:
+        return True, (f"Alerts are not reaching {where}: {why} {count} wait in the outbox, none is lost; they go "
+                      "out together once Mattermost takes them.")
+    next_try = min(row.next_attempt_at for row in waiting)
+    return False, f"{count} waiting to be posted to {where} (next try {next_try:%H:%M:%S} UTC)."
+
+
 def waiting_by_environment(store: Store) -> dict[str, tuple[int, datetime]]:
     """environment -> (alerts waiting, when the oldest was queued), for /metrics and the fleet view."""
     query = (select(outbox.c.environment, func.count(), func.min(outbox.c.created_at))

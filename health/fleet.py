@@ -27,8 +27,8 @@ if TYPE_CHECKING:
     from store import Store
 
 NEVER = "never collected"
-COLUMNS = ["Environment", "Version", "Worst firing", "Open", "Muted", "Last collected", "Age", "Stale",
-           "Collected by", "Errors", "Collection errors", "Health page"]
+COLUMNS = ["Environment", "Health page", "Version", "Worst firing", "Open", "Muted", "Last collected", "Age",
+           "Stale", "Collected by", "Errors", "Collection errors"]
 
 
 @dataclass(frozen=True)

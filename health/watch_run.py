@@ -39,7 +39,10 @@ def server_line(snapshot: Snapshot) -> dict[str, object]:
 
 
 def record(store: Store, settings: Settings, env: EnvironmentSettings, snapshot: Snapshot, *, slot: datetime,
-           holder: str) -> RunRecord:
+           holder: str, scheduled: bool = True) -> RunRecord:
+    """`scheduled`: the watcher's run of `slot` (its alert is keyed by the slot, so a replica that judged the same
+    interval adds nothing); False for a run someone asked for (keyed by its own moment, so it never takes the
+    place of the watcher's alert for that interval)."""
     findings = judge(snapshot)
     result = verdict(findings)
     now = snapshot.collected_at
@@ -56,12 +59,12 @@ def record(store: Store, settings: Settings, env: EnvironmentSettings, snapshot:
         sources=history.compact_sources(source_summary(snapshot)), details=made_of,
         details_key=details_hash(made_of) if made_of is not None else None,
         report=history.full_report(findings, server_line(snapshot), snapshot.elapsed_ms))
-    queued = _queue_alert(store, settings, env, announced, findings, slot, now)
+    queued = _queue_alert(store, settings, env, announced, findings, slot if scheduled else now, now)
     return RunRecord(env.name, slot, snapshot_id, result.label, announced, queued, findings)
 
 
 def _queue_alert(store: Store, settings: Settings, env: EnvironmentSettings, changes: list[Change],
-                 findings: list[Finding], slot: datetime, now: datetime) -> bool:
+                 findings: list[Finding], key_at: datetime, now: datetime) -> bool:
     if not env.alerts.configured or not changes:
         return False
     from health import alert_outbox, alerts
@@ -70,5 +73,4 @@ def _queue_alert(store: Store, settings: Settings, env: EnvironmentSettings, cha
                           min_severity=env.alerts.min_severity, dashboard_url=settings.health.dashboard_url)
     if body is None:  # nothing at the alert's severity
         return False
-    # Keyed by the interval, not the moment: a replica that judged the same interval enqueues nothing new.
-    return alert_outbox.enqueue(store, env.name, alerts.alert_key(env.name, slot), body, now)
+    return alert_outbox.enqueue(store, env.name, alerts.alert_key(env.name, key_at), body, now)

@@ -128,7 +128,9 @@ class IncidentService:
     # -- starting ------------------------------------------------------------------------------------------
 
     async def start(self, actor: Actor, *, team_id: str, playbook_id: str, name: str,
-                    channel_name: str | None = None) -> Incident:
+                    channel_name: str | None = None, details: str | None = None) -> Incident:
+        """Open an incident in a new channel; `details` (what set it off, e.g. a health finding's evidence and
+        remediation) becomes part of the channel's first message."""
         self._require_enabled()
         playbook = self._playbook(playbook_id)
         name = " ".join(name.split())
@@ -144,7 +146,7 @@ class IncidentService:
         now = self.clock()
         channel = await self._create_channel(team_id, playbook, name, channel_name, now)
         try:
-            incident = await self._open(actor, starter, playbook, name, channel, now)
+            incident = await self._open(actor, starter, playbook, name, channel, now, details)
         except BaseException:
             await self._archive_quietly(channel["id"])
             raise
@@ -188,7 +190,7 @@ class IncidentService:
         return Actor(user["id"], user["username"])
 
     async def _open(self, actor: Actor, starter: Actor, playbook: Playbook, name: str, channel: dict[str, Any],
-                    now: datetime) -> Incident:
+                    now: datetime, details: str | None = None) -> Incident:
         """Everything after the channel exists; any failure here makes ``start`` archive the channel."""
         starter_id = starter.user_id
         await self._mm(self.api.add_member(channel["id"], starter_id))
@@ -198,7 +200,8 @@ class IncidentService:
             team_id=channel["team_id"], channel_id=channel["id"], channel_name=channel["name"],
             commander_id=starter_id, stages=stages, stage_index=0, started_at=now, started_by=starter_id,
         )
-        await self._mm(self.api.create_post(channel["id"], _start_message(actor, starter, playbook, incident)))
+        await self._mm(self.api.create_post(channel["id"],
+                                            _start_message(actor, starter, playbook, incident, details)))
         summary = f"{actor.mention} started the incident {name!r} with the playbook {playbook.name!r}."
         details = {"playbook_id": playbook.id, "channel_name": channel["name"], "stage": stages[0].name}
         try:
@@ -538,8 +541,10 @@ def _check_channel_name(name: str) -> None:
                             "and '_', starting and ending with a letter or digit.")
 
 
-def _start_message(actor: Actor, commander: Actor, playbook: Playbook, incident: Incident) -> str:
+def _start_message(actor: Actor, commander: Actor, playbook: Playbook, incident: Incident,
+                   details: str | None = None) -> str:
     lines = [f"{actor.mention} started the incident **{incident.name}** with the playbook **{playbook.name}**.",
+             *([details.strip()] if details and details.strip() else []),
              f"Commander: {commander.mention}. Stage: **{incident.stage.name}**.", ""]
     lines += [f"{n}. [ ] {item.title}" for n, item in enumerate(incident.stage.items, 1)]
     lines += ["", "Change it with /incident stage next, /incident check <number>, /incident end."]

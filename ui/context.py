@@ -26,7 +26,11 @@ from collectors import (
 )
 from collectors.background import BackgroundSource
 from collectors.runner import PlannedSource, run_async
-from health import metric_panels
+from health import history, metric_panels, watch_lease
+from health.check import watch_sources
+from health.history import StoredSnapshot
+from health.stored_view import page_holder
+from health.watch_run import RunRecord, record
 from incidents import repository as incident_records
 from settings import (
     EnvironmentSettings,
@@ -160,6 +164,31 @@ def clear_snapshots() -> None:
     _snapshot.clear()
 
 
+@st.cache_data(ttl=15, max_entries=64, show_spinner=False)
+def _watch_snapshot(env_name: str, fingerprint: str, _env: EnvironmentSettings, deadline_s: float) -> Snapshot:
+    # What the watcher collects (every source and the latest release), so a run the page records is judged alike.
+    return run_async(collect_all(_env, deadline_s=deadline_s, sources=watch_sources()))
+
+
+# The watcher writes a snapshot per interval (minutes); a few seconds of cache spare the store a read per click.
+STORED_TTL_S = 5
+
+
+@st.cache_data(ttl=STORED_TTL_S, max_entries=64, show_spinner=False)
+def _stored(location: str, env_name: str, _store: Store) -> StoredSnapshot | None:
+    return history.latest(_store, env_name)
+
+
+@dataclass(frozen=True)
+class StoredRead:
+    snapshot: StoredSnapshot | None  # None: nothing collected yet (or the store cannot be read)
+    problem: str | None  # why the store cannot be used or read; None when it answered
+
+
+def forget_stored() -> None:
+    _stored.clear()
+
+
 @st.cache_resource(show_spinner=False, max_entries=32)
 def _slow_source(name: str, env_name: str, fingerprint: str, target: str,
                  _mattermost: MattermostSettings) -> BackgroundSource:
@@ -205,6 +234,37 @@ class PageContext:
     def snapshot(self) -> Snapshot:
         env = _with_visitor_token(effective_environment(self.env), self.visitor_token)
         return with_slow_sources(load_snapshot(self.settings, env), env)
+
+    def live_snapshot(self) -> Snapshot:
+        """A live collection of every source, as the watcher makes it (reused for 15 s)."""
+        env = _with_visitor_token(effective_environment(self.env), self.visitor_token)
+        token = env.mattermost.token.get_secret_value() if env.mattermost and env.mattermost.token else None
+        return _watch_snapshot(env.name, token_fingerprint(token), env, self.settings.deadline_seconds)
+
+    def stored(self) -> StoredRead:
+        """The environment's newest stored snapshot (read at most every STORED_TTL_S), or why it cannot be read."""
+        if self.store is None:
+            _, problem = store_or_none(self.settings)
+            return StoredRead(None, problem or "the store is not open")
+        try:
+            return StoredRead(_stored(repr(self.store), self.env.name, self.store), None)
+        except StoreError as exc:
+            return StoredRead(None, str(exc))
+
+    def collect_now(self) -> tuple[Snapshot, RunRecord]:
+        """Collect live now and record the run as the watcher would, as this admin ("page @ana").
+
+        Raises StoreError when the run cannot be recorded; the collection is still cached for the live views.
+        """
+        _watch_snapshot.clear()
+        snapshot = self.live_snapshot()
+        if self.store is None:
+            raise StoreError("the store is not open, so this collection cannot be recorded")
+        slot = watch_lease.slot_of(snapshot.collected_at, self.settings.watch_interval(self.env))
+        done = record(self.store, self.settings, self.env, snapshot, slot=slot, holder=page_holder(self.actor),
+                      scheduled=False)
+        forget_stored()
+        return snapshot, done
 
     def environment(self, name: str, visitor_token: str | None) -> PageContext:
         """The same visitor's view of another environment (with their token there, if they signed in to it)."""

@@ -6,8 +6,10 @@ import streamlit as st
 
 from collectors import Snapshot, SourceStatus
 from collectors.mattermost_models import MattermostFacts
-from health import charts, metric_panels, overview, panels, report
+from health import charts, metric_panels, overview, panels, report, stored_view
 from health.findings import Finding, Severity, State, Verdict
+from health.history import StoredSnapshot
+from health.stored_view import Freshness, Tile
 
 LINE_STYLE = {SourceStatus.OK: st.success, SourceStatus.DEGRADED: st.warning, SourceStatus.FORBIDDEN: st.warning,
               SourceStatus.ERROR: st.error, SourceStatus.NOT_CONFIGURED: st.info}
@@ -37,6 +39,69 @@ def render_verdict(verdict: Verdict) -> None:
         for severity in Severity:
             st.metric(f"{severity.value.capitalize()} firing", verdict.firing[severity], border=True)
         st.metric("Unknown", verdict.unknown, border=True, help="Checks whose inputs could not be read.")
+
+
+def render_freshness(fresh: Freshness) -> None:
+    st.caption(fresh.sentence)
+    if fresh.stale:
+        st.warning(fresh.warning, icon=":material/schedule:")
+
+
+def render_alert_delivery(delivery: tuple[bool, str] | None) -> None:
+    if delivery is None:
+        return
+    is_problem, sentence = delivery
+    if is_problem:
+        st.error(sentence, icon=":material/notifications_off:")
+    else:
+        st.caption(sentence)
+
+
+def _tiles(tiles: list[Tile]) -> None:
+    with st.container(horizontal=True):
+        for tile in tiles:
+            st.metric(tile.label, tile.value, help=tile.help, border=True)
+
+
+MOST_URGENT = 5
+SEVERITY_BADGES = {Severity.CRITICAL: "red", Severity.WARNING: "orange", Severity.INFO: "blue"}
+
+
+def render_most_urgent(findings: list[Finding]) -> None:
+    shown = stored_view.firing(findings)
+    if not shown:
+        return
+    st.subheader("Most urgent", divider="gray")
+    for finding in shown[:MOST_URGENT]:
+        subject = f" ({finding.subject})" if finding.subject else ""
+        st.markdown(f":{SEVERITY_BADGES[finding.severity]}-badge[{finding.severity.value}] **{finding.title}**"
+                    f"{subject}: {finding.observed}")
+    if len(shown) > MOST_URGENT:
+        st.caption(f"{len(shown) - MOST_URGENT} more firing: the Findings view lists them all, with mute, "
+                   "acknowledge and incident actions.")
+
+
+def render_stored_overview(stored: StoredSnapshot, findings: list[Finding]) -> None:
+    """The server line, the key figures and the most urgent findings, as the run stored them."""
+    server = (stored.report or {}).get("server") or {}
+    caption = stored_view.server_caption(server)
+    if caption is None:
+        st.info("Nothing to show until the Mattermost API answers: it did not in this run, so there is no server "
+                "line; see the sources above.")
+    else:
+        st.caption(caption)
+    figures, missing = stored_view.figure_tiles(stored.figures)
+    _tiles(stored_view.server_tiles(server) + figures if server else figures)
+    if missing:
+        st.caption(f"Not collected in this run: {', '.join(missing)}.")
+    render_most_urgent(findings)
+    st.caption("Usage charts, licence, metrics, database and directory details need the full live facts: pick "
+               "their view above to collect them now.")
+
+
+def render_live_note(snapshot: Snapshot) -> None:
+    st.caption(f":material/bolt: Collected live for this view at {snapshot.collected_at:%H:%M:%S} UTC in "
+               f"{snapshot.elapsed_ms:,.0f} ms: these facts are not kept in the stored snapshot.")
 
 
 def _style(table):
