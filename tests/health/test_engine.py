@@ -20,3 +20,15 @@ def test_all_rules_over_realistic_inputs_are_fast_sorted_and_complete():
     keys = [f.sort_key for f in findings]
     assert keys == sorted(keys)
     assert all(f.state in (State.OK, State.FIRING, State.UNKNOWN) for f in findings)
+
+
+def test_a_rule_that_raises_becomes_unknown_with_the_error_and_the_run_goes_on():
+    def broken(_inputs):
+        raise ZeroDivisionError("division by zero")
+
+    crash = Rule("T_CRASH", "Test", Severity.CRITICAL, "t", "r", "https://d", broken)
+    findings = evaluate(make_inputs(), rules=[crash, *RULES])
+    [crashed] = [f for f in findings if f.code == "T_CRASH"]
+    assert crashed.state is State.UNKNOWN
+    assert "ZeroDivisionError: division by zero" in crashed.evidence and "bug in the dashboard" in crashed.evidence
+    assert {f.code for f in findings} == {"T_CRASH"} | {rule.code for rule in RULES}
