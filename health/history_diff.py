@@ -47,7 +47,7 @@ class SnapshotChoice:
 
 def snapshot_choices(store: Store, environment: str, days: int = TREND_DAYS,
                      now: datetime | None = None) -> list[SnapshotChoice]:
-    """The snapshots of the last `days` to compare, newest first."""
+    """The snapshots of the last `days` worth comparing (see _milestones), newest first."""
     end = now or utc_now()
     label = health_snapshots.c.findings["verdict"]["label"].as_string()
     query = (select(health_snapshots.c.id, health_snapshots.c.collected_at, health_snapshots.c.tier,
@@ -62,7 +62,27 @@ def snapshot_choices(store: Store, environment: str, days: int = TREND_DAYS,
     for index, row in enumerate(rows):
         changed = index > 0 and row.details_hash != rows[index - 1].details_hash
         choices.append(SnapshotChoice(row.id, row.collected_at, row.tier, row.verdict or "", changed))
-    return choices[::-1]
+    newest_first = choices[::-1]
+    pair = default_pair(newest_first)  # the first comparison offered must stay pickable however the list thins
+    wanted = {c.id for c in pair} if pair else set()
+    wanted |= {c.id for c in _milestones(choices)}
+    return [c for c in newest_first if c.id in wanted]
+
+
+def _milestones(choices: list[SnapshotChoice]) -> list[SnapshotChoice]:
+    """The snapshots worth picking, oldest first: every one whose make-up or verdict changed, the last of each hour,
+    every daily one and the newest. A watcher collecting every minute keeps 10,000 a week; a list that long
+    hides the few that matter."""
+    kept = []
+    for index, choice in enumerate(choices):
+        following = choices[index + 1] if index + 1 < len(choices) else None
+        previous = choices[index - 1] if index > 0 else None
+        last_of_hour = following is None or (following.collected_at.replace(minute=0, second=0, microsecond=0)
+                                             != choice.collected_at.replace(minute=0, second=0, microsecond=0))
+        verdict_changed = previous is not None and previous.verdict != choice.verdict
+        if choice.tier != RAW or choice.makeup_changed or verdict_changed or last_of_hour or previous is None:
+            kept.append(choice)
+    return kept
 
 
 def default_pair(choices: list[SnapshotChoice]) -> tuple[SnapshotChoice, SnapshotChoice] | None:

@@ -262,3 +262,16 @@ def test_choices_are_newest_first_with_verdicts_and_make_up_changes(store, two_s
     assert pair is not None and (pair[0].id, pair[1].id) == (older, latest)
     assert history_diff.default_pair(choices[:1]) is None
 
+
+def test_a_week_of_minutes_offers_the_changes_and_one_snapshot_an_hour(store) -> None:
+    start = NOW.replace(minute=0, second=0, microsecond=0) - timedelta(hours=3)
+    firing = findings_with(SITE_URL_EMPTY)
+    assert verdict(firing).label != verdict(findings_with({})).label
+    ids = [save(store, start + timedelta(minutes=m), findings=firing if 70 <= m < 75 else findings_with({}),
+                details=make_up({}, seats=2500 if m >= 100 else 1000)) for m in range(180)]
+    choices = history_diff.snapshot_choices(store, ENV, days=30, now=NOW)
+    kept = {c.id for c in choices}
+    assert len(choices) < 15, "one an hour plus the changes, not 180"
+    assert {ids[0], ids[59], ids[119], ids[179]} <= kept  # the first, and the last of each hour
+    assert {ids[70], ids[75], ids[100]} <= kept  # the verdict turned, turned back, the make-up changed
+
