@@ -79,9 +79,7 @@ def _open(settings: Settings) -> Store | None:
 
 async def _watch(settings: Settings, store: Store | None, stop: asyncio.Event) -> None:
     """The watcher, once the store opens: a store down at start is tried again every STORE_RETRY_S."""
-    if store is not None:
-        await Watcher(settings, store, resolve=effective_environment).run(stop)
-        return
+    opened_here = store is None  # the incident runtime closes the store it shares; this one is ours to close
     while store is None:
         with contextlib.suppress(TimeoutError):
             await asyncio.wait_for(stop.wait(), timeout=STORE_RETRY_S)
@@ -91,7 +89,8 @@ async def _watch(settings: Settings, store: Store | None, stop: asyncio.Event) -
     try:
         await Watcher(settings, store, resolve=effective_environment).run(stop)
     finally:
-        store.close()
+        if opened_here:
+            store.close()
 
 
 async def metrics(_request: Request) -> Response:

@@ -23,6 +23,7 @@ import subprocess
 import sys
 import tempfile
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -64,34 +65,37 @@ def visit(browser, url: str) -> float:
     return elapsed
 
 
-def usage_view(browser, url: str) -> float:
+@contextlib.contextmanager
+def health_open(browser, url: str) -> Iterator[Page]:
+    """A new visitor's tab with the Health page shown, closed afterwards."""
     context = browser.new_context(viewport={"width": 1440, "height": 1200})
-    page = context.new_page()
-    page.goto(url)
-    health_visible(page)
-    page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
-    started = time.perf_counter()
-    page.locator('[data-testid="stButtonGroup"]').get_by_text("Usage", exact=True).click()
-    charts_visible(page)
-    elapsed = time.perf_counter() - started
-    context.close()
-    return elapsed
+    try:
+        page = context.new_page()
+        page.goto(url)
+        health_visible(page)
+        yield page
+    finally:
+        context.close()
+
+
+def usage_view(browser, url: str) -> float:
+    with health_open(browser, url) as page:
+        page.wait_for_selector('[data-testid="stApp"][data-test-script-state="notRunning"]', timeout=TIMEOUT_MS)
+        started = time.perf_counter()
+        page.locator('[data-testid="stButtonGroup"]').get_by_text("Usage", exact=True).click()
+        charts_visible(page)
+        return time.perf_counter() - started
 
 
 def back_to_health(browser, url: str) -> float:
-    context = browser.new_context(viewport={"width": 1440, "height": 1200})
-    page = context.new_page()
-    page.goto(url)
-    health_visible(page)
-    nav = page.locator('[data-testid="stSidebarNav"]')
-    nav.get_by_role("link", name="Rollout", exact=True).click()
-    page.get_by_role("heading", name="Rollout").wait_for(timeout=TIMEOUT_MS)
-    started = time.perf_counter()
-    nav.get_by_role("link", name="Health", exact=True).click()
-    health_visible(page)
-    elapsed = time.perf_counter() - started
-    context.close()
-    return elapsed
+    with health_open(browser, url) as page:
+        nav = page.locator('[data-testid="stSidebarNav"]')
+        nav.get_by_role("link", name="Rollout", exact=True).click()
+        page.get_by_role("heading", name="Rollout").wait_for(timeout=TIMEOUT_MS)
+        started = time.perf_counter()
+        nav.get_by_role("link", name="Health", exact=True).click()
+        health_visible(page)
+        return time.perf_counter() - started
 
 
 # The same kinds of elements on a page that does nothing else: what Streamlit itself costs a new visitor here.

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any, Protocol
@@ -185,29 +186,31 @@ class BotSender:
         cached = _channel_ids.get((self.base_url, self.channel))
         if cached:
             return cached
-        team = quote(self.team_name, safe="")
-        response = await self._call(client, "GET", f"/teams/name/{team}", f"find team {self.team_name!r}")
-        if response.status_code in (403, 404):
-            bot = await self._bot_name(client)
-            raise _refused(f"The alert channel ~{self.channel} cannot be used: {SERVICE} at {self.base_url} has no "
-                           f"team named {self.team_name!r} that the alert bot {bot} may see "
-                           f"({response.status_code}). Check the team's name in alerts.channel (the name in its "
-                           "URL, not its display name) and add the bot to that team.")
-        self._check(response, f"find team {self.team_name!r}")
-        team_id = str(response.json()["id"])
-        name = quote(self.channel_name, safe="")
-        response = await self._call(client, "GET", f"/teams/{team_id}/channels/name/{name}",
-                                    f"find channel {self.channel_name!r}")
-        if response.status_code in (403, 404):
-            bot = await self._bot_name(client)
-            raise _refused(f"The alert channel ~{self.channel} cannot be used: team {self.team_name!r} has no "
-                           f"channel named {self.channel_name!r} that the alert bot {bot} may see "
-                           f"({response.status_code}). Check the channel's name in alerts.channel (the name in its "
-                           "URL), or for a private channel add the bot to it.")
-        self._check(response, f"find channel {self.channel_name!r}")
-        channel_id = str(response.json()["id"])
+        team_id = await self._found_id(
+            client, f"/teams/name/{quote(self.team_name, safe='')}", f"find team {self.team_name!r}",
+            lambda bot, status: f"The alert channel ~{self.channel} cannot be used: {SERVICE} at {self.base_url} has "
+                                f"no team named {self.team_name!r} that the alert bot {bot} may see ({status}). Check "
+                                "the team's name in alerts.channel (the name in its URL, not its display name) and "
+                                "add the bot to that team.")
+        channel_id = await self._found_id(
+            client, f"/teams/{team_id}/channels/name/{quote(self.channel_name, safe='')}",
+            f"find channel {self.channel_name!r}",
+            lambda bot, status: f"The alert channel ~{self.channel} cannot be used: team {self.team_name!r} has no "
+                                f"channel named {self.channel_name!r} that the alert bot {bot} may see ({status}). "
+                                "Check the channel's name in alerts.channel (the name in its URL), or for a private "
+                                "channel add the bot to it.")
         _channel_ids[(self.base_url, self.channel)] = channel_id
         return channel_id
+
+    async def _found_id(self, client: httpx.AsyncClient, path: str, what: str,
+                        missing: Callable[[str, int], str]) -> str:
+        """The id of the team or channel at `path`; `missing(bot, status)` says what to fix when the bot cannot see
+        it (Mattermost answers 403 or 404 alike for "none" and "not yours")."""
+        response = await self._call(client, "GET", path, what)
+        if response.status_code in (403, 404):
+            raise _refused(missing(await self._bot_name(client), response.status_code))
+        self._check(response, what)
+        return str(response.json()["id"])
 
     async def _cannot_post(self, client: httpx.AsyncClient, response: httpx.Response) -> str:
         error_id, message = _answer(response)

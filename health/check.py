@@ -18,7 +18,7 @@ from collectors.base import Snapshot, SourceStatus
 from health.engine import evaluate
 from health.findings import NOT_ENOUGH_DATA, Finding, Severity, State, Verdict
 from health.lifecycle import Change, fingerprint
-from health.mutes import Mute, MuteKind
+from health.mutes import Mute, silenced
 from health.packet_inputs import from_live
 from settings import EnvironmentSettings, Settings
 
@@ -91,17 +91,12 @@ def remember(settings: Settings, environment: str, findings: list[Finding], snap
         print(f"note: this run was not recorded and no mute was applied, since the store cannot be used: {exc}",
               file=sys.stderr)
         return {}, None
-    return in_force, [c for c in changes if not _muted(c.finding.fingerprint, in_force)]
+    return in_force, [c for c in changes if not silenced(in_force, c.finding.fingerprint)]
 
 
 def without_muted(findings: list[Finding], mutes: Mapping[str, Mute]) -> list[Finding]:
     """The findings that count for the exit status: muted ones do not (acknowledged ones still do)."""
-    return [f for f in findings if not _muted(fingerprint(f.code, f.subject), mutes)]
-
-
-def _muted(key: str, mutes: Mapping[str, Mute]) -> bool:
-    mute = mutes.get(key)
-    return mute is not None and mute.kind is MuteKind.MUTE
+    return [f for f in findings if not silenced(mutes, fingerprint(f.code, f.subject))]
 
 
 def mute_lines(findings: list[Finding], mutes: Mapping[str, Mute]) -> list[str]:

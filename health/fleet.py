@@ -17,7 +17,7 @@ from health import finding_states, history, mutes
 from health.findings import SEVERITY_ORDER, Severity
 from health.history import StoredSnapshot
 from health.lifecycle import Status
-from health.mutes import Mute, MuteKind
+from health.mutes import Mute, silenced
 from health.stored_view import STALE_INTERVALS, collector_phrase, describe_age, errors_of
 from settings import Settings
 
@@ -57,14 +57,10 @@ def health_link(environment: str) -> str:
 def worst_severity(stored: StoredSnapshot, in_force: Mapping[str, Mute]) -> str:
     """The most severe finding firing in the last run, leaving out muted ones (they are handled)."""
     severities = [Severity(item["severity"]) for item in stored.firing()
-                  if not _muted(in_force.get(item.get("fingerprint", "")))]
+                  if not silenced(in_force, item.get("fingerprint", ""))]
     if not severities:
         return "none"
     return min(severities, key=SEVERITY_ORDER.__getitem__).value
-
-
-def _muted(mute: Mute | None) -> bool:
-    return mute is not None and mute.kind is MuteKind.MUTE
 
 
 def rows(settings: Settings, latest: Mapping[str, StoredSnapshot],
@@ -77,7 +73,7 @@ def rows(settings: Settings, latest: Mapping[str, StoredSnapshot],
         mutes_here = in_force.get(name, {})
         tracked = states[name].findings if name in states else {}
         opened = [key for key, t in tracked.items() if t.status is Status.OPEN]
-        muted = sum(_muted(mutes_here.get(key)) for key in opened)
+        muted = sum(silenced(mutes_here, key) for key in opened)
         if stored is None:
             result.append(FleetRow(name, env.label, None, NEVER, len(opened) - muted, muted, None, NEVER, False,
                                    "", {}))

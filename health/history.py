@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -121,12 +121,19 @@ def latest_all(store: Store) -> dict[str, StoredSnapshot]:
         return {row.environment: _stored(row) for row in conn.execute(query)}
 
 
+def collected_in(environment: str, start: datetime, end: datetime) -> ColumnElement[bool]:
+    """The environment's snapshots collected in [start, end]: the condition every history read uses (and the
+    index on environment and collected_at serves)."""
+    return and_(health_snapshots.c.environment == environment, health_snapshots.c.collected_at >= start,
+                health_snapshots.c.collected_at <= end)
+
+
+OLDEST_FIRST = (health_snapshots.c.collected_at, health_snapshots.c.id)
+
+
 def between(store: Store, environment: str, start: datetime, end: datetime) -> list[StoredSnapshot]:
     """The environment's snapshots collected in [start, end], oldest first (figures and findings, no report)."""
-    query = (select(*_SUMMARY)
-             .where(and_(health_snapshots.c.environment == environment, health_snapshots.c.collected_at >= start,
-                         health_snapshots.c.collected_at <= end))
-             .order_by(health_snapshots.c.collected_at, health_snapshots.c.id))
+    query = select(*_SUMMARY).where(collected_in(environment, start, end)).order_by(*OLDEST_FIRST)
     with store.reading() as conn:
         return [_stored(row) for row in conn.execute(query)]
 

@@ -11,9 +11,9 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import pandas as pd
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
-from health.history import RAW, StoredSnapshot, details_of, one
+from health.history import OLDEST_FIRST, RAW, StoredSnapshot, collected_in, details_of, one
 from health.history_timeline import finding_label, rule_title
 from health.history_trends import TREND_DAYS
 from health.snapshot_details import MASKED, is_secret_setting
@@ -52,10 +52,7 @@ def snapshot_choices(store: Store, environment: str, days: int = TREND_DAYS,
     label = health_snapshots.c.findings["verdict"]["label"].as_string()
     query = (select(health_snapshots.c.id, health_snapshots.c.collected_at, health_snapshots.c.tier,
                     health_snapshots.c.details_hash, label.label("verdict"))
-             .where(and_(health_snapshots.c.environment == environment,
-                         health_snapshots.c.collected_at >= end - timedelta(days=days),
-                         health_snapshots.c.collected_at <= end))
-             .order_by(health_snapshots.c.collected_at, health_snapshots.c.id))
+             .where(collected_in(environment, end - timedelta(days=days), end)).order_by(*OLDEST_FIRST))
     with store.reading() as conn:
         rows = conn.execute(query).all()
     choices = []

@@ -9,9 +9,9 @@ from __future__ import annotations
 from datetime import datetime, timedelta
 
 import pandas as pd
-from sqlalchemy import and_, select
+from sqlalchemy import select
 
-from health.history import RAW
+from health.history import OLDEST_FIRST, RAW, collected_in
 from health.key_figures import KEY_FIGURES
 from store import Store
 from store.tables import health_snapshots
@@ -30,10 +30,7 @@ def trend_frame(store: Store, environment: str, days: int = TREND_DAYS, now: dat
     """
     end = now or utc_now()
     query = (select(health_snapshots.c.collected_at, health_snapshots.c.tier, health_snapshots.c.figures)
-             .where(and_(health_snapshots.c.environment == environment,
-                         health_snapshots.c.collected_at >= end - timedelta(days=days),
-                         health_snapshots.c.collected_at <= end))
-             .order_by(health_snapshots.c.collected_at, health_snapshots.c.id))
+             .where(collected_in(environment, end - timedelta(days=days), end)).order_by(*OLDEST_FIRST))
     with store.reading() as conn:
         rows = conn.execute(query).all()
     names = [figure.name for figure in KEY_FIGURES]

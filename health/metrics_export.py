@@ -47,12 +47,12 @@ class StoreCollector(Collector):
         now = self._now()
         for state in finding_states.load_all(self._store):
             env = state.environment
-            muted = {key for key, m in mutes.active(self._store, env, now).items() if m.kind is mutes.MuteKind.MUTE}
+            in_force = mutes.active(self._store, env, now)
             counts = dict.fromkeys(SEVERITIES, 0)
             for key, tracked in sorted(state.findings.items()):
                 if tracked.status is not Status.OPEN:
                     continue
-                is_muted = key in muted
+                is_muted = mutes.silenced(in_force, key)
                 finding.add_metric([env, tracked.code, tracked.subject or "", tracked.severity,
                                     "true" if is_muted else "false"], 1)
                 if not is_muted and tracked.severity in counts:

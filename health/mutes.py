@@ -7,6 +7,7 @@ audited by the store; two people muting one finding at once get a conflict, neve
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -87,6 +88,13 @@ def lift(store: Store, environment: str, code: str, subject: str | None, *, by: 
 def get(store: Store, environment: str, code: str, subject: str | None) -> Mute | None:
     document = store.get(KIND, fingerprint(code, subject), environment)
     return _mute(document.body, document.version) if document is not None else None
+
+
+def silenced(in_force: Mapping[str, Mute], key: str) -> bool:
+    """Whether the finding `key` (its fingerprint) is muted among the mutes in force: no alert, no failed check.
+    An acknowledgement is not: it says someone is on it, and the finding still counts."""
+    mute = in_force.get(key)
+    return mute is not None and mute.kind is MuteKind.MUTE
 
 
 def active(store: Store, environment: str, now: datetime) -> dict[str, Mute]:

@@ -12,7 +12,6 @@ from health.check import judge, source_summary
 from health.findings import Finding, verdict
 from health.key_figures import key_figures
 from health.lifecycle import Change
-from health.mutes import MuteKind
 from health.snapshot_details import details, details_hash
 from settings import EnvironmentSettings, Settings
 from store import Store
@@ -49,8 +48,7 @@ def record(store: Store, settings: Settings, env: EnvironmentSettings, snapshot:
     in_force = mutes.active(store, env.name, now)
     _, changes = finding_states.record_run(store, env.name, findings, now, actor=f"watcher {holder}",
                                            sources=source_summary(snapshot))
-    announced = [c for c in changes
-                 if not (c.finding.fingerprint in in_force and in_force[c.finding.fingerprint].kind is MuteKind.MUTE)]
+    announced = [c for c in changes if not mutes.silenced(in_force, c.finding.fingerprint)]
     key = settings.health.history_key
     made_of = details(snapshot, key.get_secret_value() if key else None)
     snapshot_id = history.save(
