@@ -19,7 +19,7 @@ STATUS_ICONS = {
     SourceStatus.NOT_CONFIGURED: ":material/radio_button_unchecked:",
 }
 # The default page is served at "/" only; its url_path just has to differ from the alias below.
-HEALTH_PAGE = st.Page("app_pages/health.py", title="Health", icon=":material/monitor_heart:", default=True,
+HEALTH_PAGE = st.Page("pages/health.py", title="Health", icon=":material/monitor_heart:", default=True,
                       url_path="health-default")
 
 
@@ -32,13 +32,13 @@ PAGES = {
     "Diagnostics": [
         HEALTH_PAGE,
         st.Page(health_by_name, title="Health", url_path="health", visibility="hidden"),
-        st.Page("app_pages/support_packet.py", title="Support packet", icon=":material/inventory_2:"),
-        st.Page("app_pages/packet_analysis.py", title="Packet analysis", icon=":material/troubleshoot:"),
-        st.Page("app_pages/fleet.py", title="Fleet", icon=":material/dns:"),
+        st.Page("pages/support_packet.py", title="Support packet", icon=":material/inventory_2:"),
+        st.Page("pages/packet_analysis.py", title="Packet analysis", icon=":material/troubleshoot:"),
+        st.Page("pages/fleet.py", title="Fleet", icon=":material/dns:"),
     ],
-    "Operations": [st.Page("app_pages/rollout.py", title="Rollout", icon=":material/checklist:")],
+    "Operations": [st.Page("pages/rollout.py", title="Rollout", icon=":material/checklist:")],
 }
-INCIDENTS_PAGE = st.Page("app_pages/incidents.py", title="Incidents", icon=":material/emergency:")
+INCIDENTS_PAGE = st.Page("pages/incidents.py", title="Incidents", icon=":material/emergency:")
 
 st.set_page_config(page_title="Mattermost diagnostics", page_icon=":material/monitor_heart:", layout="wide")
 settings = settings_or_stop()

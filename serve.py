@@ -22,6 +22,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
+from streamlit.runtime.pages_manager import PagesManager
 
 from health.metrics_export import exposition
 from health.watcher import Watcher
@@ -33,6 +34,10 @@ from store.utc import utc_now
 from ui.context import effective_environment
 
 log = logging.getLogger("mmdash.serve")
+# Streamlit runs a script in pages/ directly, without app.py and its sign-in gate, until the first st.navigation
+# call of the process switches that off; so a fresh server's first visitor to /support_packet would skip the
+# gate. Our pages are only ever reached through app.py's st.navigation (tests/e2e/test_pages_gate.py proves it).
+PagesManager.uses_pages_directory = False
 _runtime: IncidentRuntime | None = None
 
 

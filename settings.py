@@ -155,7 +155,7 @@ class IncidentSettings(_Section):
     team: str | None = None  # the team (name) incidents are started in when the caller does not say
     slash_token: SecretStr | None = None  # the token Mattermost shows when the /incident command is registered
     actions_token: SecretStr | None = None  # Bearer token automation must send to the actions endpoint
-    playbooks_dir: Path | None = None  # your playbooks; default: checklists/playbooks
+    playbooks_dir: Path | None = None  # your playbooks; default: incidents/playbooks
     forward_every_seconds: float = Field(default=5.0, gt=0, le=3600)
 
 

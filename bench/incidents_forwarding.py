@@ -27,11 +27,11 @@ ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
 # The project root goes on sys.path first, so these imports come after it.
-from checklists.playbooks import ForwardingRule, Playbook, PlaybookStage  # noqa: E402
 from incidents.forwarding import FORWARDED_FROM, Forwarder  # noqa: E402
 from incidents.mattermost_api import MattermostApi  # noqa: E402
-from incidents.models import Incident  # noqa: E402
-from incidents.service import Actor, IncidentService  # noqa: E402
+from incidents.models import Actor, Incident  # noqa: E402
+from incidents.playbooks import ForwardingRule, Playbook, PlaybookStage  # noqa: E402
+from incidents.service import IncidentService  # noqa: E402
 from settings import IncidentSettings  # noqa: E402
 from simulator import RunningSimulator, start_simulator  # noqa: E402
 from store import Store, open_store  # noqa: E402

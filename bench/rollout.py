@@ -169,7 +169,7 @@ def apptest_times(checklist: Path, sqlite: Path, workdir: Path) -> dict[str, lis
                        "MMDASH_ROLLOUT_CHECKLIST": str(checklist), "MMDASH_SQLITE_PATH": str(sqlite)})
     at = AppTest.from_file(str(ROOT / "app.py"), default_timeout=120)
     at.run()
-    at.switch_page("app_pages/rollout.py").run()
+    at.switch_page("pages/rollout.py").run()
 
     def show(view: str) -> float:
         started = time.perf_counter()

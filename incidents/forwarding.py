@@ -25,10 +25,10 @@ from datetime import UTC, datetime
 from enum import Enum
 from typing import Any
 
-from checklists.playbooks import ForwardingRule
 from incidents import repository
 from incidents.mattermost_api import MattermostApiError
 from incidents.models import EventType, Incident
+from incidents.playbooks import ForwardingRule
 from incidents.service import IncidentError, IncidentService
 from store import ConflictError, Document, StoreError
 

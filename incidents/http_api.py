@@ -24,9 +24,9 @@ from starlette.routing import Route
 
 from incidents import slash
 from incidents.mattermost_api import MattermostApiError, MattermostDown
-from incidents.models import Incident
+from incidents.models import Actor, Incident
 from incidents.repository import incidents_enabled, to_body
-from incidents.service import Actor, IncidentError, IncidentService, NotAllowed, NotFound, Unavailable
+from incidents.service import IncidentError, IncidentService, NotAllowed, NotFound, Unavailable
 from settings import EnvironmentSettings
 from store import StoreError
 

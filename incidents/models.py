@@ -90,3 +90,14 @@ class Incident:
         stages = list(self.stages)
         stages[index] = stage
         return replace(self, stages=tuple(stages))
+
+
+@dataclass(frozen=True)
+class Actor:
+    user_id: str
+    username: str
+    automation: bool = False  # authenticated automation: may change incidents without being a channel member
+
+    @property
+    def mention(self) -> str:
+        return f"{self.username} (automation)" if self.automation else f"@{self.username}"

@@ -12,9 +12,9 @@ import contextlib
 import logging
 from collections.abc import Callable
 
-from checklists.playbooks import Playbook, load_playbooks_lenient
 from incidents.forwarding import Forwarder
 from incidents.mattermost_api import MattermostApi, MattermostApiError
+from incidents.playbooks import Playbook, load_playbooks_lenient
 from incidents.service import IncidentService
 from incidents.webhooks import WebhookSender
 from settings import EnvironmentSettings, Settings

@@ -18,11 +18,11 @@ from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
-from checklists.playbooks import Playbook
-from checklists.playbooks import channel_name as template_channel_name
 from incidents import repository
 from incidents.mattermost_api import MattermostApi, MattermostApiError, MattermostDown
-from incidents.models import ChecklistItem, EventType, Incident, Stage, TimelineEvent
+from incidents.models import Actor, ChecklistItem, EventType, Incident, Stage, TimelineEvent
+from incidents.playbooks import Playbook
+from incidents.playbooks import channel_name as template_channel_name
 from store import ConflictError, Store, StoreError
 
 if TYPE_CHECKING:
@@ -52,17 +52,6 @@ class NotFound(IncidentError):
 
 class Unavailable(IncidentError):
     """Mattermost (or the store) is down: nothing was changed, the same request may work later."""
-
-
-@dataclass(frozen=True)
-class Actor:
-    user_id: str
-    username: str
-    automation: bool = False  # authenticated automation: may change incidents without being a channel member
-
-    @property
-    def mention(self) -> str:
-        return f"{self.username} (automation)" if self.automation else f"@{self.username}"
 
 
 @dataclass(frozen=True)

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from checklists.playbooks import Playbook
 from incidents.mattermost_api import MattermostApiError, MattermostDown
-from incidents.models import Incident
-from incidents.service import Actor, IncidentError, IncidentService
+from incidents.models import Actor, Incident
+from incidents.playbooks import Playbook
+from incidents.service import IncidentError, IncidentService
 from settings import EnvironmentSettings
 from store import StoreError
 
@@ -211,7 +211,7 @@ class _Call:
             return next(iter(self.playbooks.values())), argument
         if not self.playbooks:
             raise IncidentError("No playbooks are configured, so no incident can be started: add one to "
-                                "checklists/playbooks/ (or the environment's incidents.playbooks_dir).")
+                                "incidents/playbooks/ (or the environment's incidents.playbooks_dir).")
         known = ", ".join(f"`{key}` ({playbook.name})" for key, playbook in sorted(self.playbooks.items()))
         raise IncidentError(f"Say which playbook to follow: `/incident start <playbook> <name>`; playbooks: {known}.")
 

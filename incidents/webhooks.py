@@ -17,14 +17,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from checklists.playbooks import Playbook, WebhookEvent
 from collectors.http_errors import describe_transport_error
+from incidents.playbooks import Playbook, WebhookEvent
 from incidents.repository import to_body
 from packet.redact import Redactor
 
 if TYPE_CHECKING:
-    from incidents.models import Incident
-    from incidents.service import Actor
+    from incidents.models import Actor, Incident
 
 TIMEOUT_SECONDS = 5.0
 _JSON = {"Content-Type": "application/json"}

@@ -272,7 +272,13 @@ class PageContext:
 
 
 def page_context() -> PageContext:
-    return st.session_state["page_context"]
+    """What app.py's sign-in gate established; a page reached any other way shows nothing but the way in."""
+    context = st.session_state.get("page_context")
+    if not isinstance(context, PageContext):
+        st.warning("Sign in first: open the dashboard from its start page.", icon=":material/lock:")
+        st.page_link("app.py", label="Go to the sign-in", icon=":material/login:")
+        st.stop()
+    return context
 
 
 def render_feature_switches(store: Store | None, actor: str) -> bool:

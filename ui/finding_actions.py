@@ -11,7 +11,6 @@ from datetime import datetime, timedelta
 
 import streamlit as st
 
-from checklists.playbooks import Playbook
 from health import finding_states, mutes
 from health.findings import Finding, Severity
 from health.fleet import health_link
@@ -26,6 +25,7 @@ from health.stored_view import (
     mute_sentence,
 )
 from incidents import repository as incident_records
+from incidents.playbooks import Playbook
 from incidents.service import IncidentError, IncidentService
 from store import ConflictError, StoreError
 from store.utc import utc_now

@@ -14,12 +14,12 @@ from typing import TypeVar
 import pandas as pd
 import streamlit as st
 
-from checklists.playbooks import Playbook, channel_name, load_playbooks_lenient
 from collectors.runner import run_async, tls_for
 from incidents import playbooks_plugin, repository, timeline
 from incidents.mattermost_api import MattermostApi, MattermostApiError
-from incidents.models import Incident, TimelineEvent
-from incidents.service import Actor, IncidentError, IncidentService
+from incidents.models import Actor, Incident, TimelineEvent
+from incidents.playbooks import Playbook, channel_name, load_playbooks_lenient
+from incidents.service import IncidentError, IncidentService
 from incidents.webhooks import WebhookSender
 from ui.context import PageContext, effective_environment, token_fingerprint
 
@@ -294,7 +294,7 @@ def render_metrics(figures: timeline.IncidentMetrics) -> None:
 
 
 def render_playbooks(books: dict[str, Playbook]) -> None:
-    st.caption("Playbooks are YAML files in checklists/playbooks (or incidents.playbooks_dir): edit them in git.")
+    st.caption("Playbooks are YAML files in incidents/playbooks (or incidents.playbooks_dir): edit them in git.")
     for book in books.values():
         with st.expander(f"{book.name} · {len(book.stages)} stages"):
             st.markdown(book.description or "")

@@ -11,8 +11,8 @@ from checklists.loader import (
     PLAN_PATH,
     ROLLOUT_PATH,
     VERIFY_RULES,
-    ChecklistError,
     LastGood,
+    YamlFileError,
     load_plan,
     load_rollout,
 )
@@ -32,7 +32,7 @@ def _line_of(path: Path, needle: str) -> int:
     return next(n for n, line in enumerate(path.read_text().splitlines(), 1) if needle in line)
 
 
-def _assert_points_at(exc: ChecklistError, path: Path, line: int, field: str) -> None:
+def _assert_points_at(exc: YamlFileError, path: Path, line: int, field: str) -> None:
     message = str(exc)
     assert f"{path}:{line}" in message, message
     assert field in message, message
@@ -72,7 +72,7 @@ def test_duplicate_item_id_is_reported_at_the_second_use(tmp_path: Path) -> None
     path = _edit(
         tmp_path, ROLLOUT_PATH, "id: prepare.define-project.use-cases", "id: prepare.define-project.stakeholders"
     )
-    with pytest.raises(ChecklistError) as caught:
+    with pytest.raises(YamlFileError) as caught:
         load_rollout(path)
     lines = path.read_text().splitlines()
     second = [n for n, line in enumerate(lines, 1) if "id: prepare.define-project.stakeholders" in line][1]
@@ -87,14 +87,14 @@ def test_unknown_field_is_reported(tmp_path: Path) -> None:
         "            verify: mfa_enforced\n",
         "            verify: mfa_enforced\n            owner: bob\n",
     )
-    with pytest.raises(ChecklistError) as caught:
+    with pytest.raises(YamlFileError) as caught:
         load_rollout(path)
     _assert_points_at(caught.value, path, _line_of(path, "owner: bob"), "owner")
 
 
 def test_bad_verify_name_is_reported(tmp_path: Path) -> None:
     path = _edit(tmp_path, ROLLOUT_PATH, "verify: license_uploaded", "verify: licence_uploaded")
-    with pytest.raises(ChecklistError) as caught:
+    with pytest.raises(YamlFileError) as caught:
         load_rollout(path)
     _assert_points_at(caught.value, path, _line_of(path, "licence_uploaded"), "verify")
     assert "unknown verify rule" in str(caught.value)
@@ -104,14 +104,14 @@ def test_unknown_dependency_is_reported(tmp_path: Path) -> None:
     path = _edit(
         tmp_path, PLAN_PATH, "depends_on: [architecture-document, gather-software]", "depends_on: [architecture-doc]"
     )
-    with pytest.raises(ChecklistError) as caught:
+    with pytest.raises(YamlFileError) as caught:
         load_plan(path)
     _assert_points_at(caught.value, path, _line_of(path, "architecture-doc]"), "tasks[2].depends_on[0]")
 
 
 def test_string_where_a_number_belongs_is_reported(tmp_path: Path) -> None:
     path = _edit(tmp_path, PLAN_PATH, "    vcpus: 1\n", '    vcpus: "1"\n')
-    with pytest.raises(ChecklistError) as caught:
+    with pytest.raises(YamlFileError) as caught:
         load_plan(path)
     _assert_points_at(caught.value, path, _line_of(path, 'vcpus: "1"'), "hardware_sizing[2].vcpus")
 
@@ -119,7 +119,7 @@ def test_string_where_a_number_belongs_is_reported(tmp_path: Path) -> None:
 def test_malformed_yaml_gives_line_and_column(tmp_path: Path) -> None:
     path = tmp_path / "rollout.yaml"
     path.write_text("version: 1\ntitle: [unclosed\nphases: []\n", encoding="utf-8")
-    with pytest.raises(ChecklistError) as caught:
+    with pytest.raises(YamlFileError) as caught:
         load_rollout(path)
     assert re.search(rf"{re.escape(str(path))}:\d+:\d+: malformed YAML", str(caught.value))
     assert caught.value.line >= 2
@@ -135,7 +135,7 @@ def test_last_good_keeps_the_previous_valid_version(tmp_path: Path) -> None:
     path.write_text("tasks: [\n", encoding="utf-8")
     broken = holder.load(path)
     assert broken.model is first.model
-    assert isinstance(broken.error, ChecklistError)
+    assert isinstance(broken.error, YamlFileError)
 
     path.write_text(
         PLAN_PATH.read_text(encoding="utf-8").replace("typical_days: 5", "typical_days: 6"), encoding="utf-8"
@@ -148,6 +148,6 @@ def test_last_good_keeps_the_previous_valid_version(tmp_path: Path) -> None:
 def test_tasks_waiting_on_each_other_in_a_loop_are_refused(tmp_path):
     path = _edit(tmp_path, PLAN_PATH, "depends_on: [architecture-document]\n",
                  "depends_on: [architecture-document, test-deployment]\n")
-    with pytest.raises(ChecklistError) as caught:
+    with pytest.raises(YamlFileError) as caught:
         load_plan(path)
     assert "dependency loop" in str(caught.value) and "tasks[1].depends_on" in str(caught.value)

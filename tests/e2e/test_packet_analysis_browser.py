@@ -3,9 +3,9 @@
 import pytest
 from playwright.sync_api import expect
 
-from tests.app_pages.test_packet_analysis import write_degraded_packet
 from tests.e2e.conftest import screenshot
 from tests.e2e.test_browser import SETTLE_MS, assert_page_sound, settle
+from tests.pages.test_packet_analysis import write_degraded_packet
 
 pytestmark = pytest.mark.e2e
 

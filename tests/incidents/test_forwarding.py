@@ -11,7 +11,6 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from checklists.playbooks import ForwardingRule, Playbook, PlaybookStage
 from incidents import repository
 from incidents.forwarding import (
     CLAIM_KIND,
@@ -24,8 +23,9 @@ from incidents.forwarding import (
     forwardable,
 )
 from incidents.mattermost_api import MattermostApi
-from incidents.models import EventType, Incident, Stage
-from incidents.service import Actor, IncidentService
+from incidents.models import Actor, EventType, Incident, Stage
+from incidents.playbooks import ForwardingRule, Playbook, PlaybookStage
+from incidents.service import IncidentService
 
 ENV = "production"
 

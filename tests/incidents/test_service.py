@@ -8,10 +8,11 @@ from datetime import UTC, datetime
 import httpx
 import pytest
 
-from checklists.playbooks import Playbook
 from incidents import repository
 from incidents.mattermost_api import MattermostApi
-from incidents.service import Actor, IncidentError, IncidentService, NotAllowed, NotFound, Unavailable
+from incidents.models import Actor
+from incidents.playbooks import Playbook
+from incidents.service import IncidentError, IncidentService, NotAllowed, NotFound, Unavailable
 from incidents.webhooks import WebhookSender
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)

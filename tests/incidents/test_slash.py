@@ -8,9 +8,9 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from pydantic import SecretStr
 
-from checklists.playbooks import Playbook
 from incidents import repository
 from incidents.mattermost_api import MattermostApi
+from incidents.playbooks import Playbook
 from incidents.service import IncidentService
 from incidents.slash import USAGE, Command, SlashUsageError, handle, parse
 from settings import EnvironmentSettings, IncidentSettings, MattermostSettings

@@ -15,10 +15,10 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from checklists.playbooks import Playbook
 from incidents.mattermost_api import MattermostApi
-from incidents.models import ChecklistItem, Incident, Stage
-from incidents.service import Actor, IncidentService
+from incidents.models import Actor, ChecklistItem, Incident, Stage
+from incidents.playbooks import Playbook
+from incidents.service import IncidentService
 from incidents.webhooks import WebhookSender, masked_url
 from simulator.threaded_server import serve_in_thread
 from store import open_store

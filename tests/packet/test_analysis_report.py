@@ -6,7 +6,7 @@ from pathlib import Path
 import pytest
 
 from packet import analysis_report as report
-from tests.app_pages.test_packet_analysis import write_degraded_packet
+from tests.pages.test_packet_analysis import write_degraded_packet
 
 
 @pytest.fixture(scope="module")

@@ -25,7 +25,7 @@ from incidents.mattermost_api import MattermostApi
 from settings import load_settings
 from store import Store, open_store
 from store.utc import utc_now
-from tests.app_pages.conftest import APP
+from tests.pages.conftest import APP
 from tests.servers.streamlit_app import free_port
 
 

@@ -4,10 +4,10 @@ import json
 
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages.conftest import APP
+from tests.pages.conftest import APP
 
-PAGES = ["app_pages/health.py", "app_pages/support_packet.py", "app_pages/rollout.py", "app_pages/incidents.py",
-         "app_pages/fleet.py"]
+PAGES = ["pages/health.py", "pages/support_packet.py", "pages/rollout.py", "pages/incidents.py",
+         "pages/fleet.py"]
 
 
 def run_app() -> AppTest:

@@ -2,13 +2,13 @@
 
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages.conftest import APP
+from tests.pages.conftest import APP
 
 
 def open_packet_page() -> AppTest:
     at = AppTest.from_file(APP, default_timeout=90)
     at.run()
-    at.switch_page("app_pages/support_packet.py").run()
+    at.switch_page("pages/support_packet.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -30,22 +30,22 @@ def test_generate_review_and_download_in_the_demo():
     assert at.get("download_button"), "no download offered"
     subheaders = [s.value for s in at.subheader]
     assert any(s.startswith("Redactions") for s in subheaders) and "Files" in subheaders
-    at.switch_page("app_pages/support_packet.py").run()
+    at.switch_page("pages/support_packet.py").run()
     assert any("Packets generated for Demo production from this dashboard: 1" in c.value for c in at.caption)
 
 
 def test_log_level_warning_and_change():
     at = open_packet_page()
     at.selectbox(key="environment").set_value("staging").run()
-    at.switch_page("app_pages/support_packet.py").run()
+    at.switch_page("pages/support_packet.py").run()
     # The degraded demo logs at DEBUG already; production is at INFO.
     at.selectbox(key="environment").set_value("production").run()
-    at.switch_page("app_pages/support_packet.py").run()
+    at.switch_page("pages/support_packet.py").run()
     assert any("Your support packet output will be limited until log level is changed" in w.value for w in at.warning)
     at.checkbox(key="confirm_debug").check().run()
     next(b for b in at.button if b.label == "Change log level to DEBUG").click().run()
     assert any("from INFO to DEBUG" in s.value for s in at.success)
-    at.switch_page("app_pages/support_packet.py").run()
+    at.switch_page("pages/support_packet.py").run()
     assert any(b.label == "Restore log level INFO" for b in at.button)
 
 

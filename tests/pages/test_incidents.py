@@ -3,14 +3,14 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages.conftest import APP
+from tests.pages.conftest import APP
 
 
 @pytest.fixture
 def incidents_page():
     at = AppTest.from_file(APP, default_timeout=90)
     at.run()
-    at.switch_page("app_pages/incidents.py").run()
+    at.switch_page("pages/incidents.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -76,9 +76,9 @@ def test_turning_incidents_off_hides_them_and_on_again_shows_everything(incident
     at = start(incidents_page, "Disk almost full")
     at.toggle(key="feature-incidents").set_value(False).run()
     assert not at.exception, at.exception
-    at.switch_page("app_pages/health.py").run()
+    at.switch_page("pages/health.py").run()
     with pytest.raises(Exception):  # noqa: B017 (the page is no longer in the navigation)
-        at.switch_page("app_pages/incidents.py").run()
+        at.switch_page("pages/incidents.py").run()
     at.toggle(key="feature-incidents").set_value(True).run()
-    at.switch_page("app_pages/incidents.py").run()
+    at.switch_page("pages/incidents.py").run()
     assert list(at.dataframe[0].value["Incident"]) == ["Disk almost full"]

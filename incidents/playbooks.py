@@ -17,9 +17,9 @@ from urllib.parse import urlsplit
 
 from pydantic import AfterValidator, Field
 
-from checklists.loader import HERE, ChecklistError, Loc, Problem, Slug, Strict, Text, validate_yaml
+from yaml_files import Loc, Problem, Slug, Strict, Text, YamlFileError, validate_yaml
 
-PLAYBOOKS_DIR = HERE / "playbooks"
+PLAYBOOKS_DIR = Path(__file__).resolve().parent / "playbooks"
 
 WebhookEvent = Literal["started", "stage_changed", "checklist_changed", "ended"]
 WEBHOOK_EVENTS: tuple[WebhookEvent, ...] = get_args(WebhookEvent)
@@ -168,7 +168,7 @@ def _check_playbook(playbook: Playbook) -> list[tuple[Loc, str]]:
 
 
 def load_playbook(path: Path, taken: dict[str, Path] | None = None) -> Playbook:
-    """One playbook file; raises ChecklistError naming file, line and field, also when its id is in `taken`."""
+    """One playbook file; raises YamlFileError naming file, line and field, also when its id is in `taken`."""
     taken = taken or {}
 
     def check(playbook: Playbook) -> list[tuple[Loc, str]]:
@@ -181,21 +181,21 @@ def load_playbook(path: Path, taken: dict[str, Path] | None = None) -> Playbook:
     return validate_yaml(path, Playbook, check)
 
 
-def load_playbooks_lenient(directory: Path | None = None) -> tuple[dict[str, Playbook], list[ChecklistError]]:
+def load_playbooks_lenient(directory: Path | None = None) -> tuple[dict[str, Playbook], list[YamlFileError]]:
     """Every valid playbook by id, and one error per file that is not; a broken file never hides the good ones."""
     folder = Path(directory) if directory else PLAYBOOKS_DIR
     if not folder.is_dir():
-        return {}, [ChecklistError(folder, [Problem(1, 1, None, "the playbooks folder does not exist")])]
+        return {}, [YamlFileError(folder, [Problem(1, 1, None, "the playbooks folder does not exist")])]
     files = sorted(p for p in folder.iterdir() if p.suffix in (".yaml", ".yml") and p.is_file())
     if not files:
-        return {}, [ChecklistError(folder, [Problem(1, 1, None, "the folder holds no playbook (*.yaml) files")])]
+        return {}, [YamlFileError(folder, [Problem(1, 1, None, "the folder holds no playbook (*.yaml) files")])]
     playbooks: dict[str, Playbook] = {}
     files_by_id: dict[str, Path] = {}
-    errors: list[ChecklistError] = []
+    errors: list[YamlFileError] = []
     for path in files:
         try:
             playbook = load_playbook(path, files_by_id)
-        except ChecklistError as exc:
+        except YamlFileError as exc:
             errors.append(exc)
             continue
         playbooks[playbook.id] = playbook
@@ -204,7 +204,7 @@ def load_playbooks_lenient(directory: Path | None = None) -> tuple[dict[str, Pla
 
 
 def load_playbooks(directory: Path | None = None) -> dict[str, Playbook]:
-    """Every playbook by id; raises the first file's ChecklistError (file, line, field) if any file is invalid."""
+    """Every playbook by id; raises the first file's YamlFileError (file, line, field) if any file is invalid."""
     playbooks, errors = load_playbooks_lenient(directory)
     if errors:
         raise errors[0]

@@ -14,7 +14,7 @@ from health.watcher import collect_environment
 from settings import load_settings
 from store import open_store
 from store.utc import utc_now
-from tests.app_pages.conftest import APP
+from tests.pages.conftest import APP
 
 
 def configure(monkeypatch, healthy, degraded) -> None:
@@ -41,7 +41,7 @@ def fleet_page(sim, *down) -> AppTest:
     at.button[0].click().run()
     for other in down:
         other.faults.set("*", status=502)  # a collection would fail from here on: the page must not need one
-    at.switch_page("app_pages/fleet.py").run()
+    at.switch_page("pages/fleet.py").run()
     assert not at.exception, at.exception
     assert at.title[0].value == "Fleet"
     return at

@@ -8,8 +8,8 @@ from pathlib import Path
 
 import pytest
 
-from checklists.loader import ChecklistError
-from checklists.playbooks import (
+from checklists.loader import YamlFileError
+from incidents.playbooks import (
     PLAYBOOKS_DIR,
     WEBHOOK_EVENTS,
     ForwardingRule,
@@ -47,13 +47,13 @@ def _line_of(path: Path, needle: str) -> int:
     return next(n for n, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1) if needle in line)
 
 
-def _error_for(path: Path) -> ChecklistError:
-    with pytest.raises(ChecklistError) as caught:
+def _error_for(path: Path) -> YamlFileError:
+    with pytest.raises(YamlFileError) as caught:
         load_playbooks(path.parent)
     return caught.value
 
 
-def _assert_points_at(exc: ChecklistError, path: Path, line: int, field: str, *words: str) -> None:
+def _assert_points_at(exc: YamlFileError, path: Path, line: int, field: str, *words: str) -> None:
     message = str(exc)
     assert f"{path}:{line}: {field}:" in message, message
     for word in words:
@@ -201,7 +201,7 @@ def test_empty_file_and_missing_or_empty_folder(tmp_path: Path) -> None:
     assert "no playbook (*.yaml) files" in str(_error_for(tmp_path / "nothing-here"))
     (tmp_path / "empty.yaml").write_text("", encoding="utf-8")
     assert str(_error_for(tmp_path / "empty.yaml")) == f"{tmp_path / 'empty.yaml'}:1:1: the file is empty"
-    with pytest.raises(ChecklistError, match="folder does not exist"):
+    with pytest.raises(YamlFileError, match="folder does not exist"):
         load_playbooks(tmp_path / "missing")
 
 

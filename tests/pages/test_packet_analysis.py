@@ -13,7 +13,7 @@ from streamlit.testing.v1 import AppTest
 from simulator.scenarios import build_scenario
 from simulator.server_config import build_config
 from simulator.support_packet import build_packet
-from tests.app_pages.conftest import APP
+from tests.pages.conftest import APP
 
 
 def analysis(path, name) -> None:
@@ -54,7 +54,7 @@ def degraded_packet(tmp_path_factory) -> Path:
 def test_without_an_upload_the_page_says_what_to_upload():
     at = AppTest.from_file(APP, default_timeout=90)
     at.run()
-    at.switch_page("app_pages/packet_analysis.py").run()
+    at.switch_page("pages/packet_analysis.py").run()
     assert not at.exception, at.exception
     assert [t.value for t in at.title] == ["Packet analysis"]
     text = " ".join(i.value for i in at.info)

@@ -4,6 +4,7 @@ from pathlib import Path
 
 import pytest
 import streamlit as st
+from streamlit.runtime.pages_manager import PagesManager
 
 ROOT = Path(__file__).resolve().parents[2]
 APP = str(ROOT / "app.py")
@@ -17,6 +18,19 @@ def isolated_app(monkeypatch, tmp_path):
     monkeypatch.setenv("MMDASH_SQLITE_PATH", str(tmp_path / "store.sqlite3"))
     st.cache_data.clear()
     st.cache_resource.clear()
+    _pages_only_through_navigation(monkeypatch)
     yield
     st.cache_data.clear()
     st.cache_resource.clear()  # releases (stops) the demo simulators this test started
+
+
+def _pages_only_through_navigation(monkeypatch) -> None:
+    """AppTest forgets before every run that st.navigation is in use and, seeing pages/, runs a page's file without
+    app.py; serve.py switches that discovery off for the served app, so the tests' runs go through app.py too."""
+    original = PagesManager.__init__
+
+    def without_discovery(self, *args, **kwargs):
+        original(self, *args, **kwargs)
+        PagesManager.uses_pages_directory = False
+
+    monkeypatch.setattr(PagesManager, "__init__", without_discovery)

@@ -3,14 +3,14 @@
 import pytest
 from streamlit.testing.v1 import AppTest
 
-from tests.app_pages.conftest import APP
+from tests.pages.conftest import APP
 
 
 @pytest.fixture
 def rollout_page():
     at = AppTest.from_file(APP, default_timeout=90)
     at.run()
-    at.switch_page("app_pages/rollout.py").run()
+    at.switch_page("pages/rollout.py").run()
     assert not at.exception, at.exception
     return at
 
@@ -86,7 +86,7 @@ def test_without_its_store_the_page_says_so_and_still_shows_the_checklist(monkey
     monkeypatch.setenv("MMDASH_STORE_URL", "postgresql://nobody@127.0.0.1:9/none?connect_timeout=1")
     at = AppTest.from_file(APP, default_timeout=90)
     at.run()
-    at.switch_page("app_pages/rollout.py").run()
+    at.switch_page("pages/rollout.py").run()
     assert not at.exception, at.exception
     assert any("store is unavailable" in w.value for w in at.warning)
     assert sum(e.label[0].isdigit() for e in at.expander) == 16
