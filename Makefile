@@ -41,4 +41,4 @@ bench: $(VENV)/.test-installed
 	$(BIN)/python bench/incidents.py
 
 clean:
-	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts
+	rm -rf $(VENV) .pytest_cache .ruff_cache test-artifacts .demo

@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import functools
 import logging
 from collections.abc import AsyncIterator
 
@@ -24,6 +25,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from streamlit.runtime.pages_manager import PagesManager
 
+from demo.deployment import effective
 from health.metrics_export import exposition
 from health.watcher import Watcher
 from incidents.http_api import routes
@@ -31,7 +33,6 @@ from incidents.runtime import IncidentRuntime
 from settings import Settings, SettingsError, load_settings
 from store import Store, StoreError, open_store
 from store.utc import utc_now
-from ui.context import effective_environment
 
 log = logging.getLogger("mmdash.serve")
 # Streamlit runs a script in pages/ directly, without app.py and its sign-in gate, until the first st.navigation
@@ -60,7 +61,7 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
         settings = None
     store = _open(settings) if settings is not None else None
     if store is not None:
-        _runtime = IncidentRuntime(settings, store, effective_environment)
+        _runtime = IncidentRuntime(settings, store, functools.partial(effective, settings))
         workers.append(asyncio.create_task(_runtime.run_forwarders(stop)))
     if settings is not None and (settings.health.watch_interval or settings.demo):
         workers.append(asyncio.create_task(_watch(settings, store, stop)))
@@ -92,7 +93,7 @@ async def _watch(settings: Settings, store: Store | None, stop: asyncio.Event) -
             return
         store = await asyncio.to_thread(_open, settings)
     try:
-        await Watcher(settings, store, resolve=effective_environment).run(stop)
+        await Watcher(settings, store, resolve=functools.partial(effective, settings)).run(stop)
     finally:
         if opened_here:
             store.close()

@@ -28,9 +28,9 @@ from packet.form import PacketForm  # noqa: E402
 
 def demo_packet(folder: Path) -> float:
     from collectors.runner import run_async
+    from demo.deployment import start_demo, start_identity_provider
     from packet.gather import gather
     from settings import EnvironmentSettings
-    from simulator.demo import start_demo, start_identity_provider
 
     idp = start_identity_provider()
     demo = start_demo("healthy", idp)

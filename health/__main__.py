@@ -113,7 +113,7 @@ def check_main(argv: Sequence[str]) -> int:
     except SettingsError as exc:
         print(f"error: settings are not usable: {exc}", file=sys.stderr)
         return check.EXIT_USAGE
-    from simulator.demo import demo_environment  # only a demo environment needs the simulator
+    from demo.deployment import demo_environment  # only a demo environment needs the simulator
 
     with demo_environment(env) as reachable:
         snapshot = check.collect(reachable, deadline_s=settings.deadline_seconds, server_packet=args.server_packet)

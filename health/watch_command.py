@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import contextlib
 import json
 import logging
 import signal
@@ -59,10 +58,9 @@ def main(argv: Sequence[str]) -> int:
     except SettingsError as exc:
         print(f"error: settings are not usable: {exc}", file=sys.stderr)
         return 2
-    from simulator.demo import demo_environment  # only demo environments need the simulator
+    from demo.deployment import demo_environments  # only demo environments need the simulator
 
-    with contextlib.ExitStack() as demos:
-        effective = {name: demos.enter_context(demo_environment(settings.environment(name))) for name in names}
+    with demo_environments(settings, names) as effective:
         return asyncio.run(_watch(settings, names, effective, args))
 
 

@@ -15,11 +15,11 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 from collectors.runner import run_async
+from demo.deployment import demo_environment
 from packet.builder import PacketResult, build_packet
 from packet.form import PacketForm
 from packet.gather import gather, read_config_file
 from settings import EnvironmentSettings, Settings, SettingsError, load_environment
-from simulator.demo import demo_environment
 
 
 def _time(value: str) -> datetime:

@@ -26,6 +26,7 @@ from collectors import (
 )
 from collectors.background import BackgroundSource
 from collectors.runner import PlannedSource, run_async
+from demo.deployment import effective, running_demo
 from health import history, metric_panels, watch_lease
 from health.check import watch_sources
 from health.history import StoredSnapshot
@@ -42,8 +43,6 @@ from settings import (
     settings_fingerprint,
 )
 from simulator import RunningSimulator
-from simulator.demo import DemoDeployment, start_demo, start_identity_provider
-from simulator.saml_idp import RunningIdp
 from store import Store, StoreError, open_store
 
 PACKET_SOURCE = "support_packet"
@@ -75,26 +74,17 @@ def settings_or_stop() -> Settings:
         raise  # st.stop() raises; this keeps type checkers honest
 
 
-@st.cache_resource(show_spinner=False, on_release=lambda idp: idp.stop())
-def _demo_identity_provider() -> RunningIdp:
-    return start_identity_provider()
-
-
-@st.cache_resource(show_spinner="Starting the demo deployment...", on_release=lambda demo: demo.stop())
-def _demo(environment: str, scenario: str) -> DemoDeployment:
-    # One simulated deployment per demo environment, for the life of the process; loopback only.
-    return start_demo(scenario, _demo_identity_provider())
-
-
 def demo_simulator(env: EnvironmentSettings) -> RunningSimulator | None:
-    return _demo(env.name, env.demo_scenario).mattermost if env.demo_scenario else None
+    if not env.demo_scenario:
+        return None
+    with st.spinner("Starting the demo deployment..."):
+        demo = running_demo(settings_or_stop())
+    return demo.simulator(env.name) if demo is not None else None
 
 
 def effective_environment(env: EnvironmentSettings) -> EnvironmentSettings:
-    """Demo environments point at their embedded deployment; configured ones are used as they are."""
-    if not env.demo_scenario:
-        return env
-    return _demo(env.name, env.demo_scenario).environment(env)
+    """Demo environments point at the process's demo deployment; configured ones are used as they are."""
+    return effective(settings_or_stop(), env)
 
 
 @st.cache_resource(show_spinner=False, on_release=lambda store: store.close())
