@@ -9,6 +9,7 @@ from health.overview import STATUS_WORDS
 from health.stored_view import describe_age, source_results
 from store.utc import utc_now
 from ui.context import SOURCE_LABELS, PageContext, render_feature_switches, settings_or_stop, store_or_none
+from ui.demo_view import render_demo_banner
 from ui.signin import render_sign_in, sign_out, signed_in
 
 STATUS_ICONS = {
@@ -63,12 +64,7 @@ if identity is None:
     st.stop()
 
 if identity.method == "demo":
-    st.info(
-        f"**Demo mode**: nothing is configured, so this dashboard watches an embedded Mattermost simulator and "
-        f"signed you in automatically as the demo admin @{identity.username}. The README explains how to "
-        "connect your own deployment.",
-        icon=":material/science:",
-    )
+    render_demo_banner(settings, identity.username)
 
 context = PageContext(settings, env, identity.token, store, identity.username)
 st.session_state["page_context"] = context

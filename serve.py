@@ -15,6 +15,7 @@ import asyncio
 import contextlib
 import functools
 import logging
+import threading
 from collections.abc import AsyncIterator
 
 import streamlit as st
@@ -25,7 +26,7 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from streamlit.runtime.pages_manager import PagesManager
 
-from demo.deployment import effective
+from demo.deployment import effective, running_demo
 from health.metrics_export import exposition
 from health.watcher import Watcher
 from incidents.http_api import routes
@@ -59,6 +60,9 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     except SettingsError as exc:
         log.error("incident endpoints, forwarding and the watcher are off: %s", exc)  # the pages say why too
         settings = None
+    if settings is not None and settings.demo:
+        # Started now, not by the first visitor: the demo's servers take seconds, and the watcher needs them too.
+        threading.Thread(target=running_demo, args=(settings,), name="demo-start", daemon=True).start()
     store = _open(settings) if settings is not None else None
     if store is not None:
         _runtime = IncidentRuntime(settings, store, functools.partial(effective, settings))
