@@ -10,6 +10,7 @@ from health.stored_view import describe_age, source_results
 from store.utc import utc_now
 from ui.context import SOURCE_LABELS, PageContext, render_feature_switches, settings_or_stop, store_or_none
 from ui.demo_view import render_demo_banner
+from ui.errors import run_page
 from ui.signin import render_sign_in, sign_out, signed_in
 
 STATUS_ICONS = {
@@ -60,7 +61,8 @@ if identity is None:
     def sign_in_page() -> None:
         render_sign_in(settings, env, store)
 
-    st.navigation([st.Page(sign_in_page, title="Sign in", url_path="sign-in")], position="hidden").run()
+    run_page(st.navigation([st.Page(sign_in_page, title="Sign in", url_path="sign-in")], position="hidden"),
+             env.name)
     st.stop()
 
 if identity.method == "demo":
@@ -87,4 +89,4 @@ with st.sidebar:
     incidents_on = render_feature_switches(store, identity.username)
 
 pages = {**PAGES, "Operations": PAGES["Operations"] + ([INCIDENTS_PAGE] if incidents_on else [])}
-st.navigation(pages).run()
+run_page(st.navigation(pages), env.name)

@@ -1,12 +1,13 @@
 """The dashboard as one web app: the Streamlit pages (app.py) and the endpoints Mattermost and automation call.
 
-    streamlit run serve.py
+    streamlit run serve.py      # or, installed: mmdash serve
 
 Besides the pages it serves POST /hooks/incidents/<environment>/slash (the /incident slash command),
-POST /hooks/incidents/<environment>/actions (automation) and GET /metrics (open findings and collection health for
-Prometheus, read from the store), and forwards messages into incident channels. With `health.watch_interval` set
-(and always in the demo) it also runs the watcher, which collects every environment on its schedule; several
-replicas sharing one PostgreSQL store still collect each environment once per interval.
+POST /hooks/incidents/<environment>/actions (automation), GET /metrics (open findings and collection health for
+Prometheus, read from the store) and GET /healthz (whether this dashboard is usable: mmdash/healthz.py), and
+forwards messages into incident channels. With `health.watch_interval` set (and always in the demo) it also runs
+the watcher, which collects every environment on its schedule; several replicas sharing one PostgreSQL store still
+collect each environment once per interval.
 """
 
 from __future__ import annotations
@@ -26,21 +27,25 @@ from starlette.responses import PlainTextResponse, Response
 from starlette.routing import Route
 from streamlit.runtime.pages_manager import PagesManager
 
-from demo.deployment import effective, running_demo
+from demo.deployment import effective, running_demo, stop_running_demos
 from health.metrics_export import exposition
 from health.watcher import Watcher
 from incidents.http_api import routes
 from incidents.runtime import IncidentRuntime
+from mmdash import healthz, logs
 from settings import Settings, SettingsError, load_settings
 from store import Store, StoreError, open_store
 from store.utc import utc_now
+from ui.web_sessions import routes as web_session_routes
 
+logs.configure()  # MMDASH_LOG_FORMAT: text or JSON lines, for Streamlit's records too; secrets masked
 log = logging.getLogger("mmdash.serve")
 # Streamlit runs a script in pages/ directly, without app.py and its sign-in gate, until the first st.navigation
 # call of the process switches that off; so a fresh server's first visitor to /support_packet would skip the
 # gate. Our pages are only ever reached through app.py's st.navigation (tests/e2e/test_pages_gate.py proves it).
 PagesManager.uses_pages_directory = False
 _runtime: IncidentRuntime | None = None
+_served = healthz.ServedState()  # for GET /healthz
 
 
 def _resolve(name: str):
@@ -60,21 +65,24 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     except SettingsError as exc:
         log.error("incident endpoints, forwarding and the watcher are off: %s", exc)  # the pages say why too
         settings = None
+    _served.settings_usable = settings is not None
     if settings is not None and settings.demo:
         # Started now, not by the first visitor: the demo's servers take seconds, and the watcher needs them too.
         threading.Thread(target=running_demo, args=(settings,), name="demo-start", daemon=True).start()
-    store = _open(settings) if settings is not None else None
+    store = _served.store = _open(settings) if settings is not None else None
     if store is not None:
         _runtime = IncidentRuntime(settings, store, functools.partial(effective, settings))
         workers.append(asyncio.create_task(_runtime.run_forwarders(stop)))
     if settings is not None and (settings.health.watch_interval or settings.demo):
         workers.append(asyncio.create_task(_watch(settings, store, stop)))
+        _served.watcher = healthz.WatcherProgress.of(settings, workers[-1])
     yield
     stop.set()
     await asyncio.gather(*workers)
     if _runtime is not None:
         await _runtime.close()
         _runtime.store.close()
+    await asyncio.to_thread(stop_running_demos)
 
 
 def _open(settings: Settings) -> Store | None:
@@ -96,8 +104,10 @@ async def _watch(settings: Settings, store: Store | None, stop: asyncio.Event) -
         if stop.is_set():
             return
         store = await asyncio.to_thread(_open, settings)
+    _served.store = _served.store or store
     try:
-        await Watcher(settings, store, resolve=functools.partial(effective, settings)).run(stop)
+        await Watcher(settings, store, resolve=functools.partial(effective, settings),
+                      on_run=_served.watcher.saw if _served.watcher else None).run(stop)
     finally:
         if opened_here:
             store.close()
@@ -114,4 +124,6 @@ async def metrics(_request: Request) -> Response:
     return Response(body, media_type=CONTENT_TYPE_LATEST)
 
 
-app = st.App("app.py", routes=[*routes(_resolve), Route("/metrics", metrics, methods=["GET"])], lifespan=lifespan)
+app = st.App("app.py", routes=[*routes(_resolve), Route("/metrics", metrics, methods=["GET"]), *web_session_routes(),
+                               Route("/healthz", healthz.endpoint(_served), methods=["GET"])],
+             lifespan=lifespan)

@@ -11,6 +11,7 @@ Environment variables:
     MMDASH_REFRESH_SECONDS, MMDASH_DEADLINE_SECONDS
     MMDASH_ROLLOUT_CHECKLIST, MMDASH_IMPLEMENTATION_PLAN   your own copies of the YAML files in checklists/
     MMDASH_SECRETS_FILE                 read this file instead of .streamlit/secrets.toml
+    MMDASH_SESSION_KEY, MMDASH_SESSION_HOURS   signs the sign-in cookie (see ui/web_sessions.py); how long it lasts
     MMDASH_HEALTH__<FIELD>              the watcher: WATCH_INTERVAL (seconds), RAW_DAYS, DAILY_DAYS,
                                         DASHBOARD_URL, HISTORY_KEY ([mmdash.health] in the secrets file)
     MMDASH_<ENV>__WATCH_INTERVAL        this environment's own interval; MMDASH_<ENV>__ALERTS__<FIELD> its alerts
@@ -32,7 +33,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 ENV_PREFIX = "MMDASH_"
 SECRETS_PATH = Path(".streamlit/secrets.toml")
 # The demo's first environment is the one shown first; dev runs the healthy scenario too (a copy of production).
-DEMO_ENVIRONMENTS = {"production": "healthy", "staging": "degraded", "dev": "healthy"}
+DEMO_ENVIRONMENTS = {"production": "healthy", "staging": "degraded", "dev": "development"}
 _ENV_NAME = re.compile(r"^[a-z][a-z0-9-]{0,39}$")
 _RESERVED_NAMES = {"health"}  # MMDASH_HEALTH__* sets the watcher, so no environment can be called that
 _GLOBAL_KEYS = {
@@ -44,6 +45,8 @@ _GLOBAL_KEYS = {
     "SUPPORT_URL": "support_url",
     "ROLLOUT_CHECKLIST": "rollout_checklist",
     "IMPLEMENTATION_PLAN": "implementation_plan",
+    "SESSION_KEY": "session_key",
+    "SESSION_HOURS": "session_hours",
 }
 _NOT_SETTINGS = {"SECRETS_FILE"}
 _LIST_FIELDS = {("files", "logs")}
@@ -243,6 +246,18 @@ class Settings(_Section):
     rollout_checklist: Path | None = None  # None: the checklist shipped in checklists/
     implementation_plan: Path | None = None
     health: HealthSettings = HealthSettings()
+    # Signs sign-in cookies and keys the sealing of the admins' tokens in the store; None: a random key per
+    # process, so sign-ins end when the dashboard restarts and are not shared between replicas.
+    session_key: SecretStr | None = None
+    session_hours: float = Field(default=12.0, gt=0, le=24 * 30)  # how long a sign-in lasts in a browser
+
+    @field_validator("session_key")
+    @classmethod
+    def _long_enough(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and len(value.get_secret_value()) < 32:
+            raise ValueError("must be at least 32 characters; make one with "
+                             "python -c 'import secrets; print(secrets.token_urlsafe(32))'")
+        return value
 
     @property
     def demo(self) -> bool:

@@ -10,10 +10,12 @@ changed database host is visible while the password is compared by hash alone.
 
 from __future__ import annotations
 
+import codecs
 import hmac
 import json
 import re
 import secrets
+import sys
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
@@ -25,6 +27,8 @@ from typing import Any
 import pandas as pd
 
 from checklists.markdown import escape
+from collectors.packet_archive import valid_unicode
+from collectors.packet_members import MAX_NESTING_DEPTH, bracket_depth
 from packet.redact import MASK, Redactor
 
 # Generated at random by every server on its first start, so any two installations differ here and the
@@ -57,6 +61,11 @@ _DSN_FIELDS = frozenset({
 _MASKED_CREDENTIALS = re.compile(r"(?:\*{4}|\*{32})?:(?:\*{4}|\*{32})@|password=(?:\*{32}|\*{4})(?!\*)", re.I)
 # What the redactor puts where a secret was, in the order the alternatives must be tried.
 _REDACTOR_MASKS = re.compile(r"(\*{32}|\*{4}|\[REDACTED:[a-z-]+\])")
+
+# A config.json is tens of KB; the limit keeps a wrong file (a log, a database dump) from filling the memory.
+MAX_CONFIG_BYTES = 10 * 2**20
+# Python's own default limit on the digits of an integer literal (4,300); the messages name it.
+MAX_NUMBER_DIGITS = sys.int_info.default_max_str_digits
 
 NOT_PRESENT = "(not present)"
 EMPTY = "(empty)"
@@ -117,7 +126,10 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
     """A config.json (or a saved GET /api/v4/config answer) from disk, or ConfigFileError saying what is wrong."""
     path = Path(path)
     try:
-        data = path.read_bytes()
+        if path.exists() and not path.is_dir() and not path.is_file():  # a FIFO or a device would never end
+            raise ConfigFileError(f"{path} is not a regular file; give the path to the config.json itself.")
+        with path.open("rb") as handle:
+            data = handle.read(MAX_CONFIG_BYTES + 1)  # enough to tell that it is too large
     except FileNotFoundError:
         raise ConfigFileError(f"{path} does not exist; check the path to the config.json.") from None
     except IsADirectoryError:
@@ -128,7 +140,22 @@ def load_config_file(path: str | Path) -> dict[str, Any]:
 
 
 def parse_config(data: bytes, source: str) -> dict[str, Any]:
-    """The config in `data` (an uploaded file's bytes); `source` names it in error messages."""
+    """The config in `data` (an uploaded file's bytes); `source` names it in error messages.
+
+    A config is small, shallow and plain, so anything else is refused with a sentence before it can cost the
+    parser its stack (deep nesting), Python its integer limit (huge numbers) or the page its rendering (text
+    that is not Unicode)."""
+    if len(data) > MAX_CONFIG_BYTES:
+        raise ConfigFileError(
+            f"{source} is larger than {MAX_CONFIG_BYTES // 2**20} MB, the most this page reads (a Mattermost "
+            "config.json is well under 1 MB); check that it is the config.json."
+        )
+    if data.startswith((codecs.BOM_UTF32_LE, codecs.BOM_UTF32_BE)):
+        raise ConfigFileError(f"{source} is saved as UTF-32 text; Mattermost reads config.json only as UTF-8, "
+                              "so re-save it as UTF-8.")
+    if data.startswith((codecs.BOM_UTF16_LE, codecs.BOM_UTF16_BE)):
+        raise ConfigFileError(f"{source} is saved as UTF-16 text (Windows Notepad calls it \"Unicode\"); Mattermost "
+                              "reads config.json only as UTF-8, so re-save it as UTF-8.")
     try:
         text = data.decode("utf-8-sig")  # editors on Windows save a byte order mark
     except UnicodeDecodeError as error:
@@ -138,18 +165,76 @@ def parse_config(data: bytes, source: str) -> dict[str, Any]:
             f"{source} is not UTF-8 text (byte 0x{data[error.start]:02x} at line {line}, column {column}); "
             "Mattermost writes config.json as UTF-8, so export it again or re-save it as UTF-8."
         ) from None
+    if not text.strip():
+        raise ConfigFileError(f"{source} is empty; export the config again or pick the right file.")
+    if (depth := bracket_depth(data, skip_strings=True)) > MAX_NESTING_DEPTH:
+        raise _too_deep(source, f"{depth:,} levels")
     try:
-        config = json.loads(text)
+        config = json.loads(text, parse_int=_integer)
+    except _NumberTooLong as error:
+        raise ConfigFileError(
+            f"{source} holds a number {error.digits:,} digits long, and numbers of more than "
+            f"{MAX_NUMBER_DIGITS:,} digits are not read (Mattermost's own fit in 20); is it really a Mattermost "
+            "config?"
+        ) from None
     except json.JSONDecodeError as error:
         raise ConfigFileError(
             f"{source} is not valid JSON: {error.msg} at line {error.lineno}, column {error.colno}."
         ) from None
+    except RecursionError:  # only if the byte count above ever misjudged a file's nesting
+        raise _too_deep(source, "too many levels") from None
     if not isinstance(config, dict):
         raise ConfigFileError(
             f"{source} holds a JSON {_json_type(config)}, not an object with sections such as "
             '"ServiceSettings"; is it really a Mattermost config?'
         )
+    if (setting := _not_unicode(config)) is not None:
+        raise ConfigFileError(
+            f"{source} has text that is not valid Unicode (a lone \\uD800-style escape) in {setting}; "
+            "Mattermost never writes that, so export the config again."
+        )
     return config
+
+
+class _NumberTooLong(Exception):
+    def __init__(self, digits: int) -> None:
+        super().__init__(digits)
+        self.digits = digits
+
+
+def _integer(literal: str) -> int:
+    # Checked before int() is asked: past Python's own limit int() raises a ValueError that names nothing.
+    digits = len(literal.lstrip("-"))
+    if digits > MAX_NUMBER_DIGITS:
+        raise _NumberTooLong(digits)
+    try:
+        return int(literal)
+    except ValueError:  # an interpreter started with a lower PYTHONINTMAXSTRDIGITS
+        raise _NumberTooLong(digits) from None
+
+
+def _too_deep(source: str, how_deep: str) -> ConfigFileError:
+    return ConfigFileError(
+        f"{source} nests {how_deep} deep, and files nested more than {MAX_NESTING_DEPTH} levels are not read "
+        "(a Mattermost config nests fewer than 10); is it really a Mattermost config?"
+    )
+
+
+def _not_unicode(config: dict[str, Any]) -> str | None:
+    """The first setting whose name or text holds a lone surrogate (which no page or download can encode)."""
+    pending: list[tuple[tuple[str, ...], Any]] = [((), config)]
+    while pending:
+        path, value = pending.pop()
+        if isinstance(value, dict):
+            for key, item in value.items():
+                if valid_unicode(key) != key:
+                    return ".".join((*path, valid_unicode(key)))
+                pending.append(((*path, key), item))
+        elif isinstance(value, list):
+            pending.extend((path, item) for item in value)
+        elif isinstance(value, str) and valid_unicode(value) != value:
+            return ".".join(path)
+    return None
 
 
 def _json_type(value: Any) -> str:

@@ -328,8 +328,8 @@ def _usage(snapshot: Snapshot) -> UsageReview:
     mm_problem = _source_problem(snapshot, "mattermost")
     db_problem = _source_problem(snapshot, "database")
 
-    def from_mattermost(label: str, attribute: str) -> UsageFigure:
-        source = "Mattermost API: system analytics"
+    def from_mattermost(label: str, attribute: str, how: str | None = None) -> UsageFigure:
+        source = "Mattermost API: system analytics" + (f" ({how})" if how else "")
         if mattermost is None:
             return UsageFigure(label, Unavailable(mm_problem or ""), source)
         value = getattr(mattermost.counts, attribute)
@@ -355,10 +355,11 @@ def _usage(snapshot: Snapshot) -> UsageReview:
         from_mattermost("Private channels", "private_channels"),
         from_database("Direct message chats", "direct"),
         from_database("Group message chats", "group"),
-        from_mattermost("Registered users", "total_users"),
-        from_mattermost("Active users", "active_users"),
-        from_mattermost("Daily active users", "daily_active_users"),
-        from_mattermost("Monthly active users", "monthly_active_users"),
+        # What Mattermost itself calls these (server/channels/app/support_packet.go, analytics.go); bots never count.
+        from_mattermost("Registered users", "registered_users", "every account, deactivated ones too"),
+        from_mattermost("Active users", "active_users", "accounts not deactivated, as the licence counts them"),
+        from_mattermost("Daily active users", "daily_active_users", "active in the last 24 hours"),
+        from_mattermost("Monthly active users", "monthly_active_users", "active in the last 31 days"),
     )
     if database is None:
         gone = Unavailable(db_problem or "")

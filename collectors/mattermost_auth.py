@@ -18,6 +18,8 @@ class SignIn:
     user: SignedInUser | None = None
     token: str | None = None  # kept in the visitor's session only; never stored or logged
     error: str | None = None
+    # The server could not be asked (down, 5xx, not Mattermost): no verdict on the token, unlike a 401.
+    unreachable: bool = False
 
     @property
     def ok(self) -> bool:
@@ -62,15 +64,18 @@ async def sign_in(settings: MattermostSettings, *, token: str | None = None,
                 token = login.headers["Token"]
             me = await client.get("/users/me", headers={"Authorization": f"Bearer {token}"})
     except httpx.HTTPError as exc:
-        return SignIn(error=describe_transport_error(exc, "Mattermost", settings.url, settings.timeout_seconds))
+        return SignIn(error=describe_transport_error(exc, "Mattermost", settings.url, settings.timeout_seconds),
+                      unreachable=True)
     if me.status_code == 401:
         return SignIn(error=f"Mattermost rejected the token ({_message(me)}): it is wrong, expired or revoked.")
     if me.status_code >= 400:
-        return SignIn(error=f"Mattermost answered /users/me with HTTP {me.status_code} ({_message(me)}).")
+        return SignIn(error=f"Mattermost answered /users/me with HTTP {me.status_code} ({_message(me)}).",
+                      unreachable=me.status_code >= 500 or me.status_code == 429)
     try:
         user = parse_user(me.json())
     except ValueError:
-        return SignIn(error=f"{settings.url} did not answer like a Mattermost server; check the URL.")
+        return SignIn(error=f"{settings.url} did not answer like a Mattermost server; check the URL.",
+                      unreachable=True)
     checked = _admin_only(user, settings.url)
     return SignIn(user=checked.user, token=token if checked.ok else None, error=checked.error)
 

@@ -66,9 +66,10 @@ class LicenseInfo:
 
 @dataclass(frozen=True)
 class Counts:
-    total_users: int | None = None  # /users/stats: every account the server counts
-    active_users: int | None = None  # analytics unique_user_count: not deactivated, no bots
-    inactive_users: int | None = None
+    # As Mattermost counts people (server/channels/app/analytics.go, support_packet.go), bots never included:
+    registered_users: int | None = None  # every account, deactivated ones too (the packet's registered_users)
+    active_users: int | None = None  # not deactivated: analytics unique_user_count, what the licence counts
+    inactive_users: int | None = None  # deactivated: analytics inactive_user_count
     posts: int | None = None
     teams: int | None = None
     public_channels: int | None = None
@@ -272,17 +273,19 @@ def parse_daily(rows: Any) -> tuple[DailyCount, ...] | None:
 
 
 def parse_counts(
-    standard: dict[str, float], extra: dict[str, float], total_users: int | None
+    standard: dict[str, float], extra: dict[str, float], accounts_with_bots: int | None
 ) -> Counts:
+    """Counts from the analytics rows. `accounts_with_bots` (/users/stats, asked only when the analytics are
+    refused) counts activated accounts and bots alike, so it stands in for the active users only then."""
     def pick(rows: dict[str, float], name: str) -> int | None:
         value = as_int(rows.get(name))
         return None if value is None or value < 0 else value
 
+    active, inactive = pick(standard, "unique_user_count"), pick(standard, "inactive_user_count")
     return Counts(
-        # /users/stats counts the same accounts as unique_user_count; it is only asked when analytics fail.
-        total_users=total_users if total_users is not None else pick(standard, "unique_user_count"),
-        active_users=pick(standard, "unique_user_count"),
-        inactive_users=pick(standard, "inactive_user_count"),
+        registered_users=active + inactive if active is not None and inactive is not None else None,
+        active_users=active if active is not None else accounts_with_bots,
+        inactive_users=inactive,
         posts=pick(standard, "post_count"),
         teams=pick(standard, "team_count"),
         public_channels=pick(standard, "channel_open_count"),

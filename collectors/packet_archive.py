@@ -404,6 +404,16 @@ def decode(name: str, data: bytes, unreadable: dict[str, str]) -> str:
         return data.decode("utf-8-sig", "replace")
 
 
+def valid_unicode(text: str) -> str:
+    """`text` with each lone surrogate (what a JSON or YAML escape such as \\ud800 gives: never valid Unicode, and
+    no page, table or download can encode one) replaced by \N{REPLACEMENT CHARACTER}."""
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return text.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+    return text
+
+
 def read_member(archive: Archive, name: str, unreadable: dict[str, str]) -> bytes | None:
     try:
         return archive.read(name)

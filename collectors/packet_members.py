@@ -8,11 +8,12 @@ from __future__ import annotations
 import itertools
 import json
 import re
+import sys
 from typing import Any
 
 import yaml
 
-from collectors.packet_archive import Archive, decode, read_member
+from collectors.packet_archive import Archive, decode, read_member, valid_unicode
 
 MAX_NESTING_DEPTH = 64  # levels of YAML and JSON nesting; Mattermost's own members use fewer than 10
 MAX_YAML_ALIASES = 100  # Mattermost writes no YAML aliases at all
@@ -27,8 +28,8 @@ def load_yaml(archive: Archive, name: str, unreadable: dict[str, str]) -> dict[s
     text = decode(name, raw, unreadable)
     # libyaml's composer recurses in C and crashes the process on deep nesting, so it only gets what is plainly
     # shallow; anything else goes to the pure-Python loader, where the depth ends in a RecursionError.
-    shallow = _bracket_depth(raw, skip_strings=False) <= MAX_NESTING_DEPTH and not _deep_block(raw)
-    if not shallow and _bracket_depth(raw, skip_strings=True) > MAX_NESTING_DEPTH:
+    shallow = bracket_depth(raw, skip_strings=False) <= MAX_NESTING_DEPTH and not _deep_block(raw)
+    if not shallow and bracket_depth(raw, skip_strings=True) > MAX_NESTING_DEPTH:
         unreadable[name] = _too_deep(name, "YAML")
         return None
     if not shallow and len(raw) > MAX_SAFE_YAML_BYTES:
@@ -58,14 +59,14 @@ def load_yaml(archive: Archive, name: str, unreadable: dict[str, str]) -> dict[s
     if not isinstance(value, dict):
         unreadable[name] = f"{name} does not hold a YAML mapping, so its facts are missing."
         return None
-    return value
+    return _mended(name, raw, value, unreadable)
 
 
 def load_json(archive: Archive, name: str, unreadable: dict[str, str]) -> dict[str, Any] | None:
     raw = read_member(archive, name, unreadable)
     if raw is None:
         return None
-    if _bracket_depth(raw, skip_strings=True) > MAX_NESTING_DEPTH:
+    if bracket_depth(raw, skip_strings=True) > MAX_NESTING_DEPTH:
         unreadable[name] = _too_deep(name, "JSON")
         return None
     try:
@@ -73,15 +74,18 @@ def load_json(archive: Archive, name: str, unreadable: dict[str, str]) -> dict[s
     except RecursionError:
         unreadable[name] = _too_deep(name, "JSON")
         return None
-    except ValueError as exc:
-        where = f" at line {exc.lineno}, column {exc.colno}" if isinstance(exc, json.JSONDecodeError) else ""
-        reason = exc.msg if isinstance(exc, json.JSONDecodeError) else str(exc)
-        unreadable[name] = f"{name} is not valid JSON ({reason}{where}), so its facts are missing."
+    except json.JSONDecodeError as exc:
+        unreadable[name] = (f"{name} is not valid JSON ({exc.msg} at line {exc.lineno}, column {exc.colno}), so its "
+                            "facts are missing.")
+        return None
+    except ValueError:  # the parser's only other one: an integer literal past Python's limit on digits
+        unreadable[name] = (f"{name} holds a number of more than {sys.get_int_max_str_digits():,} digits, which no "
+                            "Mattermost writes, so its facts are missing.")
         return None
     if not isinstance(value, dict):
         unreadable[name] = f"{name} does not hold a JSON object, so its facts are missing."
         return None
-    return value
+    return _mended(name, raw, value, unreadable)
 
 
 def _too_deep(name: str, kind: str) -> str:
@@ -89,6 +93,29 @@ def _too_deep(name: str, kind: str) -> str:
             "so it was not parsed and its facts are missing.")
 
 
+def _mended(name: str, raw: bytes, value: dict[str, Any], unreadable: dict[str, str]) -> dict[str, Any]:
+    """`value` with lone surrogates replaced, said as undecodable bytes are; only a member with such an escape in
+    it is walked."""
+    if _SURROGATE_ESCAPE.search(raw) is None:
+        return value
+    mended = _valid(value)
+    if mended != value:
+        unreadable.setdefault(name, f"{name} has text that is not valid Unicode (an escape such as \\ud800); it was "
+                                    "read as \N{REPLACEMENT CHARACTER}, so some values may be garbled.")
+    return mended
+
+
+def _valid(value: Any) -> Any:
+    if isinstance(value, str):
+        return valid_unicode(value)
+    if isinstance(value, dict):
+        return {_valid(key): _valid(item) for key, item in value.items()}
+    if isinstance(value, list):
+        return [_valid(item) for item in value]
+    return value
+
+
+_SURROGATE_ESCAPE = re.compile(rb"\\(?:u|U0000)[dD][89a-fA-F]")
 _QUOTED = re.compile(rb'"(?:[^"\\\n]|\\.)*"')
 _NOT_BRACKETS = bytes(b for b in range(256) if b not in b"[]{}")
 _BRACKET_STEP = [0] * 256
@@ -97,7 +124,7 @@ for _open, _close in (b"[]", b"{}"):
 _DEEP_BLOCK = re.compile(rb"\n[ \t?:-]{%d}" % MAX_NESTING_DEPTH)
 
 
-def _bracket_depth(data: bytes, *, skip_strings: bool) -> int:
+def bracket_depth(data: bytes, *, skip_strings: bool) -> int:
     """How many [ and { are open at most, counted over the bytes without parsing (a bracket inside a one-line
     double-quoted string is not counted when `skip_strings`)."""
     if data.count(b"[") + data.count(b"{") <= MAX_NESTING_DEPTH:

@@ -43,6 +43,8 @@ SHAPES = {
     "healthy": DemoShape("elasticsearch-8", "green", True, "shibboleth"),
     "degraded": DemoShape("elasticsearch-7.17", "yellow", False, "keycloak"),  # signing cert expires in 10 days
     "large": DemoShape("opensearch-2", "green", True, "adfs"),
+    # One search node, so the replicas the index settings ask for stay unassigned: yellow, as on most dev servers.
+    "development": DemoShape("opensearch-2", "yellow", True, "okta"),
 }
 
 
@@ -167,6 +169,16 @@ def running_demo(settings: Settings) -> Demo | None:
             _running[key] = demo
             atexit.register(demo.stop)
         return demo
+
+
+def stop_running_demos() -> None:
+    """Stop every demo this process started: serve.py calls it on shutdown, because a server stopped by SIGTERM
+    re-raises the signal and never reaches atexit, which would leave the demo's servers running."""
+    with _running_lock:
+        while _running:
+            _, demo = _running.popitem()
+            atexit.unregister(demo.stop)
+            demo.stop()
 
 
 @contextlib.contextmanager

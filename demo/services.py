@@ -8,7 +8,6 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parent.parent
 DEMO_DIR_VARIABLE = "MMDASH_DEMO_DIR"
 
 
@@ -33,8 +32,9 @@ class DemoService:
 
 
 def data_folder() -> Path:
-    """Where the demo keeps what outlives a run (the database, Prometheus' history): under the project, so
-    `make clean` removes it; MMDASH_DEMO_DIR moves it."""
-    folder = Path(os.environ.get(DEMO_DIR_VARIABLE) or ROOT / ".demo")
+    """Where the demo keeps what outlives a run (the database, Prometheus' history): .demo in the working
+    directory, like the store's data/ (the project for `make run`, so `make clean` removes it; never the installed
+    package's folder); MMDASH_DEMO_DIR moves it."""
+    folder = Path(os.environ.get(DEMO_DIR_VARIABLE) or ".demo").absolute()
     folder.mkdir(parents=True, exist_ok=True)
     return folder

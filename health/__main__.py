@@ -4,9 +4,9 @@
   support packet. Exit status: 0 judged and nothing at the --fail-on level fired; 1 a finding at that level fired,
   or (with --fail-on critical or warning) most rules could not be judged ("not enough data"); 2 bad arguments, or
   the file is not a Mattermost support packet.
-- `python -m health check [--env NAME] [--fail-on ...] [--format text|json|junit] [--server-packet]`: collect a
-  configured environment now and judge it (for cron and CI); exit status as in health/check.py (3: Mattermost
-  itself could not be read).
+- `python -m health check [--env NAME] [--fail-on ...] [--format text|json|junit] [--no-server-packet]`: collect a
+  configured environment now, Mattermost's own support packet included, and judge it (for cron and CI); exit
+  status as in health/check.py (3: Mattermost itself could not be read).
 - `python -m health watch [--env NAME ...] [--once] [--format text|json]`: collect every environment on its schedule
   until stopped; see health/watch_command.py.
 """
@@ -100,9 +100,11 @@ def parse_check_args(argv: Sequence[str]) -> argparse.Namespace:
     parser.add_argument("--no-history", action="store_true",
                         help="do not record this run's findings in the store (by default a run says what opened "
                              "and what healed since the last one)")
-    parser.add_argument("--server-packet", action="store_true",
-                        help="also read Mattermost's own support packet (node OS, descriptors, the server's own "
-                             "connection tests); costs the server a 5 s CPU profile per node")
+    parser.add_argument("--server-packet", action=argparse.BooleanOptionalAction, default=True,
+                        help="read Mattermost's own support packet too (node OS, descriptors, the cluster's node "
+                             "count, the server's own connection tests); it costs the server a 5 s CPU profile per "
+                             "node, so checks run more often than every 15 minutes should pass --no-server-packet "
+                             "(python -m health watch reads it every 15 minutes on its own)")
     return parser.parse_args(argv)
 
 

@@ -5,6 +5,9 @@ Exit status (also in the README):
 - 1: a finding at the --fail-on level fired, or most rules could not be judged ("not enough data");
 - 2: bad arguments or unusable settings;
 - 3: the Mattermost API itself could not be read, so the run says nothing about its health.
+
+A check is one run, so it reads Mattermost's own support packet too unless told not to (see health/run_sources.py
+for why the watcher reads it only every 15 minutes).
 """
 
 from __future__ import annotations
@@ -20,6 +23,7 @@ from health.findings import NOT_ENOUGH_DATA, Finding, Severity, State, Verdict
 from health.lifecycle import Change, fingerprint
 from health.mutes import Mute, silenced
 from health.packet_inputs import from_live
+from health.run_sources import packet_deadline, watch_sources
 from settings import EnvironmentSettings, Settings
 
 if TYPE_CHECKING:
@@ -28,28 +32,14 @@ if TYPE_CHECKING:
 FAILING = {"critical": (Severity.CRITICAL,), "warning": (Severity.CRITICAL, Severity.WARNING), "never": ()}
 EXIT_OK, EXIT_FAILING, EXIT_USAGE, EXIT_UNREACHABLE = 0, 1, 2, 3
 CHECK_ACTOR = "python -m health check"
-SERVER_PACKET_DEADLINE_S = 120.0  # the server profiles its CPU for 5 s per node before it sends the packet
-
-
-def watch_sources(*, server_packet: bool = False) -> tuple:
-    """What a check or a watcher run collects: every source, the latest release too, and the server's own packet
-    when asked (it costs the server a CPU profile, so frequent runs leave it out)."""
-    # Imported here: the collectors' client libraries (pandas among them) are not needed to judge a packet offline.
-    from collectors import mattermost, support_packet
-    from collectors.runner import SOURCES, Source
-
-    latest = Source(mattermost.LATEST_RELEASE, "Latest Mattermost release", mattermost.collect_latest_release,
-                    "mattermost", "url")
-    packet = Source(support_packet.SOURCE, "Mattermost support packet", support_packet.collect, "mattermost", "url")
-    return (*SOURCES, latest, *((packet,) if server_packet else ()))
 
 
 def collect(env: EnvironmentSettings, *, deadline_s: float, server_packet: bool) -> Snapshot:
     """Every source of `env` at once (see watch_sources)."""
     from collectors.runner import collect_all, run_async
 
-    return run_async(collect_all(env, deadline_s=max(deadline_s, SERVER_PACKET_DEADLINE_S) if server_packet
-                                 else deadline_s, sources=watch_sources(server_packet=server_packet)))
+    return run_async(collect_all(env, deadline_s=packet_deadline(deadline_s) if server_packet else deadline_s,
+                                 sources=watch_sources(server_packet=server_packet)))
 
 
 def judge(snapshot: Snapshot) -> list[Finding]:

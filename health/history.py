@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import ColumnElement, and_, delete, func, insert, select, update
+from sqlalchemy import ColumnElement, and_, delete, func, insert, null, select, update
 from sqlalchemy.dialects.postgresql import insert as postgresql_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.engine import Connection
@@ -78,17 +78,31 @@ def save(store: Store, environment: str, *, collected_at: datetime, slot: dateti
          details: Mapping[str, Any] | None, details_key: str | None, report: Mapping[str, Any]) -> int:
     """Store one collection as the environment's newest snapshot; answers its id."""
     with store.writing() as conn:
-        if details is not None and details_key is not None:
-            _insert_details(conn, details_key, details, collected_at)
+        return write(conn, environment, collected_at=collected_at, slot=slot, collected_by=collected_by,
+                     figures=figures, findings=findings, sources=sources, details=details, details_key=details_key,
+                     report=report)
+
+
+def write(conn: Connection, environment: str, *, collected_at: datetime, slot: datetime, collected_by: str,
+          figures: Mapping[str, float | None], findings: Mapping[str, Any], sources: Mapping[str, Any],
+          details: Mapping[str, Any] | None, details_key: str | None, report: Mapping[str, Any] | None,
+          tier: str = RAW) -> int:
+    """`save` inside the caller's transaction, so several rows can go in at once. `report` None is for a row
+    older than the newest (history brought in from elsewhere, such as the demo's seeded past): it carries no
+    report and leaves the newest row its own."""
+    if details is not None and details_key is not None:
+        _insert_details(conn, details_key, details, collected_at)
+    if report is not None:
         # Only the newest row carries the full report; the previous newest gives it up in the same transaction.
         conn.execute(update(health_snapshots)
                      .where(and_(health_snapshots.c.environment == environment, health_snapshots.c.report.is_not(None)))
                      .values(report=None))
-        result = conn.execute(insert(health_snapshots).values(
-            environment=environment, collected_at=collected_at, slot=slot, tier=RAW, collected_by=collected_by,
-            figures=dict(figures), findings=dict(findings), sources=dict(sources), details_hash=details_key,
-            report=dict(report)))
-        return int(result.inserted_primary_key[0])
+    # SQL NULL, not JSON null, for no report: the index of the rows with a report and every read test for NULL.
+    result = conn.execute(insert(health_snapshots).values(
+        environment=environment, collected_at=collected_at, slot=slot, tier=tier, collected_by=collected_by,
+        figures=dict(figures), findings=dict(findings), sources=dict(sources), details_hash=details_key,
+        report=dict(report) if report is not None else null()))
+    return int(result.inserted_primary_key[0])
 
 
 def _insert_details(conn: Connection, key: str, body: Mapping[str, Any], at: datetime) -> None:

@@ -89,7 +89,7 @@ def findings_timeline(store: Store, environment: str, days: int = TREND_DAYS,
             events.extend(_lifecycle_events(entry, tracked))
         else:
             events.append(_mute_event(entry, mute_documents))
-    events = _with_current_reasons(events, mute_documents)
+    events = _with_current_reasons(_without_refires(events), mute_documents)
     spans = _open_spans(events, tracked, start, end) + _mute_spans(events, mute_documents, start, end)
     return FindingsTimeline(start, end, events, spans)
 
@@ -107,6 +107,22 @@ def _lifecycle_events(entry: Any, tracked: Mapping[str, finding_states.Tracked])
             events.append(TimelineEvent(entry.at, key, code, finding.subject if finding else None,
                                         rule_title(code, finding.title if finding else key), kind, entry.actor))
     return events
+
+
+def _without_refires(events: list[TimelineEvent]) -> list[TimelineEvent]:
+    """A finding that fires again while still open is one episode, not two: the watcher's first run took for new
+    what the demo's seeded past, written after it, shows open already (the lifecycle itself never fires twice)."""
+    open_now: set[str] = set()
+    kept = []
+    for event in events:
+        if event.kind in ("fired", "reopened"):
+            if event.fingerprint in open_now:
+                continue
+            open_now.add(event.fingerprint)
+        elif event.kind == "resolved":
+            open_now.discard(event.fingerprint)
+        kept.append(event)
+    return kept
 
 
 def _mute_event(entry: Any, documents: Mapping[str, Document]) -> TimelineEvent:

@@ -119,7 +119,7 @@ def _source_fact(snapshot: Snapshot, name: str, label: str) -> Fact[Any]:
 def _live_usage(facts: MattermostFacts) -> Usage:
     counts = facts.counts
     return Usage(
-        registered_users=counts.total_users,
+        registered_users=counts.registered_users,
         active_users=counts.active_users,
         daily_active_users=counts.daily_active_users,
         monthly_active_users=counts.monthly_active_users,

@@ -50,7 +50,7 @@ def _from_mattermost(snapshot: Snapshot, figures: dict[str, float | None]) -> No
     if facts is None:
         return
     counts = facts.counts
-    figures["registered_users"] = _number(counts.total_users)
+    figures["registered_users"] = _number(counts.registered_users)
     figures["daily_active_users"] = _number(counts.daily_active_users)
     figures["monthly_active_users"] = _number(counts.monthly_active_users)
     if counts.daily_active_users is not None and counts.monthly_active_users:

@@ -64,7 +64,7 @@ def kpis(facts: MattermostFacts, now: datetime | None = None) -> list[Kpi]:
         ))
     seats = lic.seats if lic and lic.is_licensed else None
     tiles.append(Kpi(
-        "Users", _number(counts.total_users),
+        "Users", _number(counts.registered_users),
         help=(f"{_number(counts.active_users)} active, {_number(counts.inactive_users)} deactivated"
               + (f"; {seats:,} licensed seats" if seats else "")),
         delta=(f"{_ratio(counts.active_users, seats)} of seats" if seats and counts.active_users else None),

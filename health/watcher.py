@@ -3,7 +3,8 @@
 Each environment runs as its own task, so a slow or failing source delays only its own environment. Several
 watchers (dashboard replicas) may share one store: the lease row (health.watch_lease) lets exactly one of them
 collect an environment per interval. A store that cannot be reached is retried on the next tick; the run is not
-lost to the schedule, only to history, and the problem is kept for the pages (`problem`).
+lost to the schedule, only to history, and the problem is kept for the pages (`problem`). Mattermost's own
+support packet is read with an environment's first run and then every 15 minutes (health/run_sources.py).
 """
 
 from __future__ import annotations
@@ -20,6 +21,7 @@ from datetime import datetime
 
 from collectors.base import Snapshot
 from health import history, watch_lease
+from health.run_sources import ServerPacketSchedule, watch_sources
 from health.watch_run import RunRecord, record
 from settings import EnvironmentSettings, Settings
 from store import Store, StoreError
@@ -39,8 +41,8 @@ def default_holder() -> str:
 
 
 async def collect_environment(env: EnvironmentSettings, deadline_s: float) -> Snapshot:
-    from collectors.runner import collect_all
-    from health.check import watch_sources  # the collectors' libraries load only when something is collected
+    """Every source of `env` but the server's support packet."""
+    from collectors.runner import collect_all  # the collectors' libraries load only when something is collected
 
     return await collect_all(env, deadline_s=deadline_s, sources=watch_sources())
 
@@ -74,7 +76,8 @@ class Watcher:
     holder: str = field(default_factory=default_holder)
     environments: list[str] | None = None  # None: every configured environment
     resolve: Callable[[EnvironmentSettings], EnvironmentSettings] = lambda env: env  # demo -> its simulator
-    collect: Collect = collect_environment
+    collect: Collect | None = None  # None: every source, the server's packet when `packets` says it is due
+    packets: ServerPacketSchedule = field(default_factory=ServerPacketSchedule)
     clock: Callable[[], datetime] = utc_now
     on_run: Callable[[RunOutcome], None] | None = None
     on_snapshot: Callable[[EnvironmentSettings, Snapshot, RunRecord], None] | None = None
@@ -126,7 +129,7 @@ class Watcher:
         async with self._limit:
             try:
                 effective = await asyncio.to_thread(self.resolve, env)
-                snapshot = await self.collect(effective, self.settings.deadline_seconds)
+                snapshot = await self._collect(effective)
                 done = await asyncio.to_thread(record, self.store, self.settings, env, snapshot, slot=slot,
                                                holder=self.holder)
             except StoreError as exc:
@@ -144,6 +147,11 @@ class Watcher:
         await self._deliver_one(env, max(self.clock(), snapshot.collected_at))
         return self._report(RunOutcome(env.name, slot, "collected", (time.perf_counter() - started) * 1000,
                                        record=done))
+
+    async def _collect(self, env: EnvironmentSettings) -> Snapshot:
+        if self.collect is not None:
+            return await self.collect(env, self.settings.deadline_seconds)
+        return await self.packets.collect(env, self.settings.deadline_seconds, self.clock())
 
     def _report(self, outcome: RunOutcome) -> RunOutcome:
         if self.on_run is not None:

@@ -11,6 +11,7 @@ import pandas as pd
 import plotly.graph_objects as go
 from plotly.subplots import make_subplots
 
+from collectors.packet_archive import valid_unicode
 from collectors.support_packet_models import NodeFacts, PacketFacts
 from packet.log_insights import LogInsights
 
@@ -143,14 +144,14 @@ def readable(line: str) -> str:
         return line
     try:
         entry = json.loads(line)
-    except ValueError:
+    except (ValueError, RecursionError):  # a line nested deeper than the parser goes is shown as it is
         return line
     if not isinstance(entry, dict):
         return line
     head = [str(entry.pop(key, "")) for key in ("timestamp", "level", "msg")]
     rest = " ".join(f"{key}={json.dumps(value) if not isinstance(value, str) or ' ' in value else value}"
                     for key, value in entry.items())
-    return f"{head[0]} {head[1]:<5} {head[2]}" + (f"  {rest}" if rest else "")
+    return valid_unicode(f"{head[0]} {head[1]:<5} {head[2]}" + (f"  {rest}" if rest else ""))
 
 
 def log_files_table(insights: LogInsights, labels: dict[str, str]) -> pd.DataFrame:

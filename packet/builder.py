@@ -296,7 +296,7 @@ def _deployment(snapshot: Snapshot) -> dict[str, Any]:
         deployment.update({
             "site_name": server.site_name, "site_url": server.site_url, "edition": facts.edition,
             "version": server.version, "build_number": server.build_number, "build_hash": server.build_hash,
-            "build_hash_enterprise": server.build_hash_enterprise, "users": counts.total_users,
+            "build_hash_enterprise": server.build_hash_enterprise, "users": counts.registered_users,
             "license": None if lic is None or not lic.is_licensed else {
                 "sku": lic.sku_name or lic.sku_short_name, "seats": lic.seats, "issued_to": lic.licensee,
                 "company": lic.company, "starts_at": lic.starts_at, "expires_at": lic.expires_at,

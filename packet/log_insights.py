@@ -23,7 +23,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import IO
 
-from collectors.packet_archive import Archive, Unreadable, is_utf8, mask_url_credentials, open_archive
+from collectors.packet_archive import (
+    Archive,
+    Unreadable,
+    is_utf8,
+    mask_url_credentials,
+    open_archive,
+    valid_unicode,
+)
 
 MAX_LINE_BYTES = 64 * 1024  # a longer line is cut here and counted
 CHUNK_BYTES = MAX_LINE_BYTES  # so a line longer than the limit is always one that crosses a chunk boundary
@@ -206,7 +213,7 @@ def form_problem_time(archive: Archive) -> tuple[datetime | None, str]:
         if not started:
             return None, ""
         moment = datetime.fromisoformat(str(started))
-    except (Unreadable, ValueError, AttributeError, TypeError):
+    except (Unreadable, ValueError, AttributeError, TypeError, RecursionError):
         return None, ""
     return (moment if moment.tzinfo else moment.replace(tzinfo=UTC)), f"{FORM_MEMBER} form.started_at"
 
@@ -633,7 +640,7 @@ def _field_id(raw: bytes) -> str | None:
 def _decode_msg(msg: bytes) -> str:
     if b"\\" in msg:
         try:
-            return json.loads(b'"' + msg + b'"')
+            return valid_unicode(json.loads(b'"' + msg + b'"'))
         except ValueError:
             pass
     return msg.decode("utf-8", "replace")

@@ -9,6 +9,8 @@ command -v chromium >/dev/null 2>&1 || missing+=(chromium)
 # /usr/sbin is not on every PATH, hence the explicit path first.
 [ -x /usr/sbin/slapd ] || command -v slapd >/dev/null 2>&1 || missing+=(slapd)
 command -v promtool >/dev/null 2>&1 || missing+=(prometheus)
+# tests/deploy checks deploy/nginx.conf with `nginx -t` (nothing is started).
+[ -x /usr/sbin/nginx ] || command -v nginx >/dev/null 2>&1 || missing+=(nginx)
 [ ${#missing[@]} -eq 0 ] && exit 0
 
 if [ "$(id -u)" -ne 0 ]; then

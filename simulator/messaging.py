@@ -178,6 +178,12 @@ class Messaging:
             channel_id = self._names.get((team_id, name))
             return self._channels.get(channel_id) if channel_id else None
 
+    def team_channels(self, team_id: str) -> list[Channel]:
+        """Every channel of the team, archived ones too, oldest first."""
+        with self._lock:
+            found = [c for c in self._channels.values() if c.team_id == team_id]
+        return sorted(found, key=lambda c: (c.create_at, c.id))
+
     def public_channels(self, team_id: str) -> list[Channel]:
         """The team's open, unarchived channels in Mattermost's order (display name)."""
         with self._lock:

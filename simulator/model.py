@@ -206,6 +206,8 @@ class Settings:
     max_users_for_statistics: int
     max_open_conns: int
     data_source_replicas: int
+    audit_log_file: bool  # ExperimentalAuditSettings.FileEnabled
+    developer_mode: bool  # a development server: developer and testing mode, plugin uploads, a mail catcher
 
 
 @dataclass(frozen=True)
@@ -233,6 +235,11 @@ class Scenario:
     @property
     def user(self) -> Account:
         return next(a for a in self.accounts if not a.is_admin)
+
+    @property
+    def bot_accounts(self) -> int:
+        """The server's own system-bot, and one bot per enabled plugin with a server part."""
+        return 1 + sum(1 for p in self.plugins if p.enabled and p.has_server)
 
     @property
     def open_channels(self) -> int:

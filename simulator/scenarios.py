@@ -35,7 +35,8 @@ from simulator.model import (
     Usage,
 )
 
-SCENARIOS = ("healthy", "degraded", "large")
+SCENARIOS = ("healthy", "degraded", "large", "development")
+ADMIN_USERNAME = "sysadmin"  # every scenario's system admin, so the demo signs in as the same person everywhere
 
 VERSION = "11.6.1"
 SCHEMA_VERSION = "159"  # last migration of v11.6 (000159_deduplicate_policy_names)
@@ -87,7 +88,7 @@ def _build(rng: random.Random, now: int, version: str = VERSION, age_days: int =
 
 
 def _license(rng: random.Random, now: int, *, users: int, started_days_ago: int, expires_in_days: int,
-             company: str, contact: str, email: str) -> License:
+             company: str, contact: str, email: str, is_trial: bool = False) -> License:
     start = now - started_days_ago * DAY_MS
     return License(
         id=new_id(rng),
@@ -100,7 +101,7 @@ def _license(rng: random.Random, now: int, *, users: int, started_days_ago: int,
         customer_name=contact,
         customer_email=email,
         company=company,
-        is_trial=False,
+        is_trial=is_trial,
         is_gov_sku=False,
         features={f: f != "Cloud" for f in ENTERPRISE_FEATURES},
     )
@@ -145,11 +146,11 @@ def _teams(rng: random.Random, now: int, names: list[tuple[str, str]], domain: s
     return tuple(teams)
 
 
-def _accounts(rng: random.Random, now: int, domain: str, people: list[tuple[str, str, str, str]]) -> tuple[
-        Account, ...]:
-    """The first person is the system admin, the others plain users."""
+def _accounts(rng: random.Random, now: int, domain: str, admin: tuple[str, str, str],
+              people: list[tuple[str, str, str, str]]) -> tuple[Account, ...]:
+    """The system admin (@sysadmin: first name, last name, position), then the plain users."""
     accounts = []
-    for i, (username, first, last, position) in enumerate(people):
+    for i, (username, first, last, position) in enumerate([(ADMIN_USERNAME, *admin), *people]):
         created = now - rng.randint(200, 1500) * DAY_MS
         accounts.append(Account(
             id=new_id(rng),
@@ -333,6 +334,8 @@ def _settings(domain_site: str, site_name: str, **overrides: object) -> Settings
         "max_users_for_statistics": 2500,
         "max_open_conns": 300,
         "data_source_replicas": 1,
+        "audit_log_file": True,
+        "developer_mode": False,
     }
     values.update(overrides)
     return Settings(**values)  # type: ignore[arg-type]
@@ -376,8 +379,7 @@ def _healthy(rng: random.Random, now: int) -> Scenario:
         )),
         teams=_teams(rng, now, HEALTHY_TEAMS, domain, members=1_460, open_channels=318, private_channels=94,
                      posts=2_134_512),
-        accounts=_accounts(rng, now, domain, [
-            ("sysadmin", "Morgan", "Hale", "Platform Administrator"),
+        accounts=_accounts(rng, now, domain, ("Morgan", "Hale", "Platform Administrator"), [
             ("jamie.chen", "Jamie", "Chen", "Support Engineer"),
             ("priya.nair", "Priya", "Nair", "Product Manager"),
             ("lucas.martin", "Lucas", "Martin", "Sales Lead"),
@@ -430,6 +432,7 @@ def _degraded(rng: random.Random, now: int) -> Scenario:
             # Credentials in the URL: Mattermost does not mask this field, the dashboard has to.
             elasticsearch_url="https://mmsearch:Winter2026!@search.contoso-health.example:9200",
             data_source_replicas=0,
+            audit_log_file=False,
         ),
         health=Health(goroutines_ok=True, database_ok=True, filestore_ok=False, running_as_root=False,
                       active_search_backend="elasticsearch"),
@@ -456,8 +459,7 @@ def _degraded(rng: random.Random, now: int) -> Scenario:
         ),
         teams=_teams(rng, now, DEGRADED_TEAMS, domain, members=702, open_channels=121, private_channels=37,
                      posts=612_004),
-        accounts=_accounts(rng, now, domain, [
-            ("admin", "Ravi", "Patel", "IT Manager"),
+        accounts=_accounts(rng, now, domain, ("Ravi", "Patel", "IT Manager"), [
             ("nurse.kim", "Soo-ah", "Kim", "Charge Nurse"),
             ("owen.brooks", "Owen", "Brooks", "Research Associate"),
         ]),
@@ -509,8 +511,7 @@ def _large(rng: random.Random, now: int) -> Scenario:
         jobs=_jobs(rng, now, 30, STANDARD_SCHEDULE),
         teams=_teams(rng, now, _large_team_names(), domain, members=402_118, open_channels=38_402,
                      private_channels=21_751, posts=41_862_930),
-        accounts=_accounts(rng, now, domain, [
-            ("platform-admin", "Elena", "Vasquez", "Collaboration Platform Owner"),
+        accounts=_accounts(rng, now, domain, ("Elena", "Vasquez", "Collaboration Platform Owner"), [
             ("a.nakamura", "Aiko", "Nakamura", "Field Engineer"),
             ("m.okafor", "Michael", "Okafor", "Logistics Planner"),
         ]),
@@ -520,4 +521,55 @@ def _large(rng: random.Random, now: int) -> Scenario:
     )
 
 
-_BUILDERS = {"healthy": _healthy, "degraded": _degraded, "large": _large}
+DEVELOPMENT_TEAMS = [("platform-dev", "Platform Development"), ("qa", "QA"), ("integrations", "Integrations Lab"),
+                     ("sandbox", "Sandbox")]
+
+
+def _development(rng: random.Random, now: int) -> Scenario:
+    """Northwind's development server: one node, a few dozen engineers and testers, an Enterprise trial, and
+    the settings a development server has (debug logging, developer mode, plugin uploads, local files, a mail
+    catcher, the test push proxy, no audit log or export)."""
+    domain = "northwind.example"
+    nodes = _nodes(rng, 1, "mm-dev", "10.20.9")
+    plugins = plugin_catalog.select(enabled={
+        "com.mattermost.calls", "playbooks", "jira", "github", "mattermost-ai",
+    }, installed={
+        "com.mattermost.calls", "playbooks", "focalboard", "jira", "github", "mattermost-ai", "zoom",
+    })
+    return Scenario(
+        name="development",
+        now_ms=now,
+        diagnostic_id=new_id(rng),
+        installation_date=now - 160 * DAY_MS,
+        build=_build(rng, now, age_days=9),
+        license=_license(rng, now, users=100, started_days_ago=12, expires_in_days=18, company="Northwind Logistics",
+                         contact="Morgan Hale", email=f"it-licensing@{domain}", is_trial=True),
+        settings=_settings(
+            "chat-dev.northwind.example", "Northwind Chat (dev)",
+            log_level="DEBUG",
+            file_driver="local",
+            ldap_skip_cert_verification=True,  # the test directory has a self-signed certificate
+            elasticsearch_url="https://search-dev.northwind.example:9200",
+            max_open_conns=100,
+            data_source_replicas=0,
+            audit_log_file=False,
+            developer_mode=True,
+        ),
+        health=Health(goroutines_ok=True, database_ok=True, filestore_ok=True, running_as_root=False,
+                      active_search_backend="elasticsearch"),
+        nodes=nodes,
+        plugins=plugins,
+        plugin_statuses=_plugin_statuses(plugins, nodes),
+        jobs=_jobs(rng, now, 3, STANDARD_SCHEDULE),
+        teams=_teams(rng, now, DEVELOPMENT_TEAMS, domain, members=71, open_channels=38, private_channels=11,
+                     posts=48_306),
+        accounts=_accounts(rng, now, domain, ("Morgan", "Hale", "Platform Administrator"), [
+            ("devon.park", "Devon", "Park", "Software Engineer"),
+            ("alex.rivera", "Alex", "Rivera", "QA Engineer"),
+        ]),
+        usage=_usage(rng, now, active=64, inactive=9, dau=21, mau=47, posts=48_306, posts_per_weekday=160,
+                     nodes=1, replicas=0, files=1_204, avg_file_mb=0.9, webhooks=(11, 4, 6)),
+    )
+
+
+_BUILDERS = {"healthy": _healthy, "degraded": _degraded, "large": _large, "development": _development}

@@ -13,9 +13,16 @@ from simulator.ids import md5_hex
 from simulator.model import Scenario
 from simulator.plugin_catalog import ORPHANED_PLUGIN_SETTINGS
 
+# server/public/model/config.go EmailSettings: the defaults a server starts with, where a development server's
+# mail catcher (Inbucket) listens.
+SMTP_DEFAULT_SERVER, SMTP_DEFAULT_PORT = "localhost", "10025"
+TEST_PUSH_PROXY = "https://push-test.mattermost.com"
+AUDIT_LOG_FILE = "/opt/mattermost/logs/audit.log"
+
 
 def build_config(s: Scenario) -> dict[str, Any]:
     st = s.settings
+    dev = st.developer_mode
     db_host = f"db-primary.{_domain(st.site_url)}"
     replicas = [
         f"postgres://mmuser:Rpl1ca-Pa55-{i}@db-replica-{i}.{_domain(st.site_url)}:5432/mattermost?sslmode=require"
@@ -48,10 +55,10 @@ def build_config(s: Scenario) -> dict[str, Any]:
             "GoogleDeveloperKey": "",
             "EnableLinkPreviews": True,
             "EnablePermalinkPreviews": True,
-            "EnableTesting": False,
-            "EnableDeveloper": False,
+            "EnableTesting": dev,
+            "EnableDeveloper": dev,
             "EnableSecurityFixAlert": True,
-            "EnableInsecureOutgoingConnections": False,
+            "EnableInsecureOutgoingConnections": dev,
             "AllowedUntrustedInternalConnections": "",
             "EnableMultifactorAuthentication": True,
             "EnforceMultifactorAuthentication": False,
@@ -143,6 +150,28 @@ def build_config(s: Scenario) -> dict[str, Any]:
             "AdvancedLoggingJSON": {},
             "MaxFieldSize": 2048,
         },
+        # server/public/model/config.go ExperimentalAuditSettings and NotificationLogSettings, with their defaults.
+        "ExperimentalAuditSettings": {
+            "FileEnabled": st.audit_log_file,
+            "FileName": AUDIT_LOG_FILE if st.audit_log_file else "",
+            "FileMaxSizeMB": 100,
+            "FileMaxAgeDays": 0,
+            "FileMaxBackups": 0,
+            "FileCompress": False,
+            "FileMaxQueueSize": 1000,
+            "AdvancedLoggingJSON": {},
+        },
+        "NotificationLogSettings": {
+            "EnableConsole": True,
+            "ConsoleLevel": "DEBUG",
+            "ConsoleJson": True,
+            "EnableColor": False,
+            "EnableFile": True,
+            "FileLevel": "INFO",
+            "FileJson": True,
+            "FileLocation": "",
+            "AdvancedLoggingJSON": {},
+        },
         "PasswordSettings": {"MinimumLength": 10, "Lowercase": True, "Number": True, "Uppercase": True,
                              "Symbol": False, "EnableForgotLink": True},
         "FileSettings": {
@@ -194,16 +223,16 @@ def build_config(s: Scenario) -> dict[str, Any]:
             "FeedbackEmail": f"no-reply@{_domain(st.site_url)}",
             "ReplyToAddress": f"no-reply@{_domain(st.site_url)}",
             "FeedbackOrganization": "",
-            "EnableSMTPAuth": True,
-            "SMTPUsername": f"mattermost@{_domain(st.site_url)}",
-            "SMTPPassword": "Smtp-Relay-Pa55w0rd",
-            "SMTPServer": f"smtp.{_domain(st.site_url)}",
-            "SMTPPort": "587",
+            "EnableSMTPAuth": not dev,
+            "SMTPUsername": "" if dev else f"mattermost@{_domain(st.site_url)}",
+            "SMTPPassword": "" if dev else "Smtp-Relay-Pa55w0rd",
+            "SMTPServer": SMTP_DEFAULT_SERVER if dev else f"smtp.{_domain(st.site_url)}",
+            "SMTPPort": SMTP_DEFAULT_PORT if dev else "587",
             "SMTPServerTimeout": 10,
-            "ConnectionSecurity": "STARTTLS",
+            "ConnectionSecurity": "" if dev else "STARTTLS",
             "SendPushNotifications": True,
-            "PushNotificationServer": "https://push.mattermost.com",
-            "PushNotificationContents": "generic",
+            "PushNotificationServer": TEST_PUSH_PROXY if dev else "https://push.mattermost.com",
+            "PushNotificationContents": "full" if dev else "generic",
             "PushNotificationBuffer": 1000,
             "EnableEmailBatching": False,
             "EmailBatchingBufferSize": 256,
@@ -368,7 +397,7 @@ def build_config(s: Scenario) -> dict[str, Any]:
                                   "DeletionJobStartTime": "02:00", "BatchSize": 3000,
                                   "TimeBetweenBatchesMilliseconds": 100, "RetentionIdsBatchSize": 100},
         "MessageExportSettings": {
-            "EnableExport": True,
+            "EnableExport": not dev,
             "ExportFormat": "actiance",
             "DailyRunTime": "01:00",
             "ExportFromTimestamp": 0,
@@ -412,7 +441,7 @@ def _plugin_settings(s: Scenario) -> dict[str, Any]:
     plugins.update({k: dict(v) for k, v in ORPHANED_PLUGIN_SETTINGS.items()})
     return {
         "Enable": s.settings.plugins_enabled,
-        "EnableUploads": False,
+        "EnableUploads": s.settings.developer_mode,
         "AllowInsecureDownloadURL": False,
         "EnableHealthCheck": True,
         "Directory": "./plugins",

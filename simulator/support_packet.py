@@ -230,8 +230,6 @@ def _metadata(s: Scenario, now: int) -> dict[str, Any]:
 
 def _stats(s: Scenario) -> dict[str, Any]:
     u = s.usage
-    # The server creates system-bot, and every enabled plugin with a server part its own bot.
-    bots = 1 + sum(1 for p in s.plugins if p.enabled and p.has_server)
     return {
         "registered_users": u.active_users + u.inactive_users,
         "active_users": u.active_users,
@@ -240,7 +238,7 @@ def _stats(s: Scenario) -> dict[str, Any]:
         "deactivated_users": u.inactive_users,
         "guests": 0,
         "single_channel_guests": u.single_channel_guests,
-        "bot_accounts": bots,
+        "bot_accounts": s.bot_accounts,
         "posts": u.total_posts,
         "channels": s.open_channels + s.private_channels,
         "teams": len(s.teams),

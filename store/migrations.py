@@ -154,11 +154,53 @@ def _create_health_history(conn: Connection) -> None:
     metadata.create_all(conn)
 
 
+def _create_web_sessions(conn: Connection) -> None:
+    metadata = MetaData()
+    # A sign-in handed from the page to the browser: one-time, a minute long, so a URL that leaks is worthless.
+    Table(
+        "web_session_tickets",
+        metadata,
+        Column("id_hash", Text, primary_key=True),  # sha256 of the ticket; the ticket itself is only in the URL
+        Column("username", Text, nullable=False),
+        Column("email", Text),
+        Column("environment", Text, nullable=False),
+        Column("mattermost_url", Text, nullable=False),
+        Column("method", Text, nullable=False),
+        Column("sealed_token", Text, nullable=False),  # encrypted with a key derived from the ticket
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("expires_at", UTCDateTime, nullable=False),
+    )
+    # A browser's sign-in, named by the cookie; the store holds only the hash of the id the cookie carries.
+    Table(
+        "web_sessions",
+        metadata,
+        Column("id_hash", Text, primary_key=True),
+        Column("username", Text, nullable=False),
+        Column("email", Text),
+        Column("environment", Text, nullable=False),
+        Column("mattermost_url", Text, nullable=False),
+        Column("method", Text, nullable=False),
+        Column("sealed_token", Text),  # encrypted with a key derived from the session id; emptied on revocation
+        Column("created_at", UTCDateTime, nullable=False),
+        Column("expires_at", UTCDateTime, nullable=False),
+        Column("last_seen_at", UTCDateTime, nullable=False),
+        Column("checked_at", UTCDateTime, nullable=False),  # when Mattermost last confirmed the admin
+        Column("revoked_at", UTCDateTime),
+        Column("revoked_by", Text),
+        Column("revoked_reason", Text),
+        # Pruning deletes by age; an admin's sessions are listed (and ended) by user.
+        Index("ix_web_sessions_expires_at", "expires_at"),
+        Index("ix_web_sessions_username", "username"),
+    )
+    metadata.create_all(conn)
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration(1, "create audit_log", _create_audit_log),
     Migration(2, "create documents", _create_documents),
     Migration(3, "index audit_log by target", _index_audit_log_target),
     Migration(4, "create health history, watch leases and alert outbox", _create_health_history),
+    Migration(5, "create web sessions and their sign-in tickets", _create_web_sessions),
 )
 LATEST_VERSION = MIGRATIONS[-1].version
 

@@ -94,12 +94,14 @@ class Store:
         environment: str | None = None,
         target: str | None = None,
         details: Mapping[str, Any] | None = None,
+        at: datetime | None = None,
     ) -> AuditEntry:
-        """Append one audit entry: who did what, where, to what."""
+        """Append one audit entry: who did what, where, to what. ``at`` backdates it, as ``put`` does, for
+        history kept elsewhere (and the demo's); it defaults to now."""
         _require_text(actor=actor, action=action)
         reject_secrets(details, where="details")
         with unavailable_on_failure(self.location), self._writer.begin() as conn:
-            return _record(conn, actor, action, environment=environment, target=target, details=details)
+            return _record(conn, actor, action, environment=environment, target=target, details=details, at=at)
 
     def audit(
         self,

@@ -95,3 +95,36 @@ alert_outbox = Table(
     Column("sent_at", UTCDateTime),
     Column("post_id", Text),
 )
+
+web_session_tickets = Table(
+    "web_session_tickets",
+    metadata,
+    Column("id_hash", Text, primary_key=True),
+    Column("username", Text, nullable=False),
+    Column("email", Text),
+    Column("environment", Text, nullable=False),
+    Column("mattermost_url", Text, nullable=False),
+    Column("method", Text, nullable=False),
+    Column("sealed_token", Text, nullable=False),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+)
+
+web_sessions = Table(
+    "web_sessions",
+    metadata,
+    Column("id_hash", Text, primary_key=True),
+    Column("username", Text, nullable=False),
+    Column("email", Text),
+    Column("environment", Text, nullable=False),
+    Column("mattermost_url", Text, nullable=False),
+    Column("method", Text, nullable=False),
+    Column("sealed_token", Text),
+    Column("created_at", UTCDateTime, nullable=False),
+    Column("expires_at", UTCDateTime, nullable=False),
+    Column("last_seen_at", UTCDateTime, nullable=False),
+    Column("checked_at", UTCDateTime, nullable=False),
+    Column("revoked_at", UTCDateTime),
+    Column("revoked_by", Text),
+    Column("revoked_reason", Text),
+)

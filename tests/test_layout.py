@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-PACKAGES = ("collectors", "health", "packet", "checklists", "incidents", "store", "simulator", "demo", "ui")
+PACKAGES = ("collectors", "health", "packet", "checklists", "incidents", "store", "simulator", "demo", "ui", "mmdash")
 TOP_MODULES = ("settings", "yaml_files", "app", "serve")
 DOMAIN = ("collectors", "health", "packet", "checklists", "incidents", "store", "simulator", "demo")
 

@@ -160,3 +160,15 @@ def test_single_sign_on_secrets_are_known_but_never_printed(tmp_path):
     assert "c00kie-s3cret" not in repr(settings)
     values = set(known_secrets(settings, environ={}).values())
     assert {"c00kie-s3cret", "okta-cl1ent-s3cret"} <= values and "abc" not in values
+
+
+def test_the_session_key_and_lifetime_come_from_variables_and_a_short_key_is_refused(tmp_path):
+    absent = tmp_path / "absent.toml"
+    default = load_settings({}, absent)
+    assert default.session_key is None and default.session_hours == 12
+    settings = load_settings({"MMDASH_SESSION_KEY": "k" * 40, "MMDASH_SESSION_HOURS": "8"}, absent)
+    assert settings.session_key.get_secret_value() == "k" * 40 and settings.session_hours == 8
+    with pytest.raises(SettingsError) as caught:
+        load_settings({"MMDASH_SESSION_KEY": "short-key-value"}, absent)
+    assert "session_key (MMDASH_SESSION_KEY): must be at least 32 characters" in str(caught.value)
+    assert "short-key-value" not in str(caught.value)

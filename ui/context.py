@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
+import threading
 import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -26,10 +28,11 @@ from collectors import (
 )
 from collectors.background import BackgroundSource
 from collectors.runner import PlannedSource, run_async
+from demo import history_seed
 from demo.deployment import effective, running_demo
 from health import history, metric_panels, watch_lease
-from health.check import watch_sources
 from health.history import StoredSnapshot
+from health.run_sources import SERVER_PACKET_DEADLINE_S, SERVER_PACKET_EVERY_S, watch_sources
 from health.stored_view import page_holder
 from health.watch_run import RunRecord, record
 from incidents import repository as incident_records
@@ -45,13 +48,14 @@ from settings import (
 from simulator import RunningSimulator
 from store import Store, StoreError, open_store
 
+log = logging.getLogger("mmdash.demo.history")
 PACKET_SOURCE = "support_packet"
 SOURCE_LABELS = {source.name: source.label for source in SOURCES} | {
     PACKET_SOURCE: "Mattermost support packet", mattermost.LATEST_RELEASE: "Latest Mattermost release"}
 # Slow facts, read in the background so no page waits for them: (collector, how often, deadline in s). A real
 # server profiles its CPU for 5 s before it sends a packet; the latest release comes from GitHub through the server.
 SLOW_SOURCES = {
-    PACKET_SOURCE: (support_packet.collect, 15 * 60, 120),
+    PACKET_SOURCE: (support_packet.collect, SERVER_PACKET_EVERY_S, SERVER_PACKET_DEADLINE_S),
     mattermost.LATEST_RELEASE: (mattermost.collect_latest_release, 6 * 3600, 30),
 }
 
@@ -114,6 +118,7 @@ def store_or_none(settings: Settings) -> tuple[Store | None, str | None]:
     _store_failures.pop(key, None)
     if settings.demo:
         _seed_demo(repr(store), store, tuple(settings.environments))
+        _seed_demo_history(store, settings)
     return store, None
 
 
@@ -124,6 +129,29 @@ def _seed_demo(location: str, _store: Store, environments: tuple[str, ...]) -> b
         return False
     demo_seed.seed(_store, load_rollout(), load_plan(), list(environments), datetime.now(UTC).date())
     return True
+
+
+_history_settled: dict[str, set[str]] = {}  # store -> environments whose demo past is written or not needed
+_history_lock = threading.Lock()
+
+
+def _seed_demo_history(store: Store, settings: Settings) -> None:
+    """A month of each demo environment's past, written once its first real run is stored (the past leads up to
+    it); until then each run asks again, which costs a few reads per environment."""
+    settled = _history_settled.setdefault(repr(store), set())
+    if settled >= set(settings.environments):
+        return
+    with _history_lock:  # two visitors at once must not both find the past missing
+        try:
+            outcomes = history_seed.seed_demo(store, settings, skip=settled)
+        except StoreError as exc:
+            log.warning("the demo's history was not written: %s", exc)
+            return
+    for done in outcomes:
+        if done.settled:
+            settled.add(done.environment)
+        if done.outcome == history_seed.SEEDED:
+            log.info("demo history of %s: %d snapshots in %.2f s", done.environment, done.rows, done.seconds)
 
 
 def token_fingerprint(token: str | None) -> str:
@@ -226,10 +254,12 @@ class PageContext:
         return with_slow_sources(load_snapshot(self.settings, env), env)
 
     def live_snapshot(self) -> Snapshot:
-        """A live collection of every source, as the watcher makes it (reused for 15 s)."""
+        """A live collection of every source, as the watcher makes it (reused for 15 s), with the newest server
+        packet read in the background standing in for the one the watcher reads every 15 minutes."""
         env = _with_visitor_token(effective_environment(self.env), self.visitor_token)
         token = env.mattermost.token.get_secret_value() if env.mattermost and env.mattermost.token else None
-        return _watch_snapshot(env.name, token_fingerprint(token), env, self.settings.deadline_seconds)
+        return with_slow_sources(_watch_snapshot(env.name, token_fingerprint(token), env,
+                                                 self.settings.deadline_seconds), env)
 
     def stored(self) -> StoredRead:
         """The environment's newest stored snapshot (read at most every STORED_TTL_S), or why it cannot be read."""

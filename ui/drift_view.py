@@ -43,7 +43,8 @@ def _config(context: PageContext, side: str, default: str) -> tuple[str, dict[st
                          "or upload the file instead.")
                 return label, None
             return label, drift.load_config_file(files.config_json)
-        upload = st.file_uploader(f"{side}: config.json", type=["json"], key=f"drift-{side}-upload")
+        upload = st.file_uploader(f"{side}: config.json", type=["json"], key=f"drift-{side}-upload",
+                                  max_upload_size=drift.MAX_CONFIG_BYTES // 2**20)
         return label, drift.parse_config(upload.getvalue(), upload.name) if upload else None
     except drift.ConfigFileError as exc:
         st.error(str(exc))

@@ -52,6 +52,8 @@ def single_node(inputs: RuleInputs) -> Check:
                   "left the cluster serves stale data to its users. Then make a new support packet.",
       docs=docs.HIGH_AVAILABILITY)
 def node_missing(inputs: RuleInputs) -> Check:
+    if inputs.config.known and _ha(inputs) is None:
+        return not_applicable(OFF)  # a single server has no node to miss
     size = need(inputs.cluster_size)
     nodes = need(inputs.nodes)
     unreadable = [n.hostname for n in nodes if not n.readable]

@@ -75,8 +75,11 @@ async def login(request: Request) -> JSONResponse:
 
 
 async def user_stats(request: Request) -> JSONResponse:
+    # app/user.go GetTotalUsersStats: User().Count with IncludeBotAccounts, so activated people and bots, no
+    # deactivated accounts.
     require_session(request)
-    return JSONResponse({"total_users_count": state(request).scenario.usage.active_users})
+    scenario = state(request).scenario
+    return JSONResponse({"total_users_count": scenario.usage.active_users + scenario.bot_accounts})
 
 
 async def get_user(request: Request) -> JSONResponse:

@@ -5,11 +5,13 @@ from __future__ import annotations
 import copy
 import hashlib
 import json
+import os
 
 import pytest
 
 from checklists.drift import (
     DEFAULT_IGNORED,
+    MAX_CONFIG_BYTES,
     ConfigFileError,
     DifferenceKind,
     compare,
@@ -187,7 +189,7 @@ def test_a_config_file_loads_and_a_byte_order_mark_is_accepted(tmp_path):
     (b'{\n  "ServiceSettings": {\n    "SiteURL": "https://a",\n  }\n}', r"not valid JSON: .* line 4, column 3"),
     (b'{\n"TeamSettings": {"SiteName": "Caf\xe9"}}', r"not UTF-8 text \(byte 0xe9 at line 2, column 34\)"),
     (b'["ServiceSettings"]', r"holds a JSON array, not an object"),
-    (b"", r"not valid JSON: Expecting value at line 1, column 1"),
+    (b"", r"is empty; export the config again"),
 ])
 def test_unreadable_config_files_say_what_is_wrong(tmp_path, content, message):
     path = tmp_path / "config.json"
@@ -206,6 +208,58 @@ def test_missing_files_and_folders_are_reported_by_path(tmp_path):
 def test_uploaded_bytes_are_named_in_errors():
     with pytest.raises(ConfigFileError, match=r"^staging\.json holds a JSON string"):
         parse_config(b'"config"', "staging.json")
+
+
+DEEP_ARRAYS = b"[" * 100_000 + b"]" * 100_000
+DEEP_OBJECTS = b'{"a":' * 100_000 + b"1" + b"}" * 100_000
+
+
+@pytest.mark.parametrize(("content", "message"), [
+    (DEEP_ARRAYS, r"^staging\.json nests 100,000 levels deep, and files nested more than 64 levels are not read"),
+    (DEEP_OBJECTS, r"nests 100,000 levels deep, .* more than 64 levels"),
+    (b"[" * 100_000, r"nests 100,000 levels deep"),  # unbalanced: refused before the parser could say so
+    (b'{"SqlSettings": {"MaxIdleConns": ' + b"9" * 5_000_000 + b"}}",
+     r"^staging\.json holds a number 5,000,000 digits long, and numbers of more than 4,300 digits are not read"),
+    (b'{"a": -' + b"1" * 4_301 + b"}", r"a number 4,301 digits long"),
+    (b'{"TeamSettings": {"SiteName": "Caf\xe9"}}', r"not UTF-8 text \(byte 0xe9 at line 1, column 35\)"),
+    ('{"TeamSettings": {}}'.encode("utf-16"), r"saved as UTF-16 text .* re-save it as UTF-8"),
+    ('{"TeamSettings": {}}'.encode("utf-32"), r"saved as UTF-32 text"),
+    (b" " * (MAX_CONFIG_BYTES + 1), r"^staging\.json is larger than 10 MB, the most this page reads"),
+    (b"null", r"holds a JSON null, not an object"),
+    (b"42", r"holds a JSON number, not an object"),
+    (b" \n", r"is empty"),
+    (b'{"ServiceSettings": {"SiteURL": "https://\\ud800"}}',
+     r"not valid Unicode \(a lone \\uD800-style escape\) in ServiceSettings\.SiteURL"),
+])
+def test_an_upload_that_is_no_config_gets_a_sentence_saying_what_and_the_limit(content, message):
+    with pytest.raises(ConfigFileError, match=message) as refused:
+        parse_config(content, "staging.json")
+    assert "\n" not in str(refused.value) and len(str(refused.value)) < 300
+
+
+def test_nesting_up_to_the_limit_and_brackets_inside_strings_still_load_and_compare():
+    nested = b'{"PluginSettings": {"Plugins": {"p": ' + b"[" * 61 + b"1" + b"]" * 61 + b"}}}"
+    config = parse_config(nested, "staging.json")
+    bracketed = parse_config(b'{"TeamSettings": {"SiteName": "' + b"[{" * 50_000 + b'"}}', "production.json")
+    drift = compare(config, bracketed, "staging", "production")
+    assert {d.setting for d in drift.differences} == {"PluginSettings.Plugins.p", "TeamSettings.SiteName"}
+    assert "[{[{" in to_markdown(drift)
+
+
+def test_an_upload_with_a_utf8_byte_order_mark_and_large_but_legal_numbers_loads():
+    content = b"\xef\xbb\xbf" + json.dumps({"SqlSettings": {"MaxIdleConns": 10 ** 4_299}}).encode()
+    assert parse_config(content, "config.json")["SqlSettings"]["MaxIdleConns"] == 10 ** 4_299
+
+
+def test_a_config_file_path_that_is_too_large_or_no_regular_file_is_refused(tmp_path):
+    large = tmp_path / "config.json"
+    large.write_bytes(b"{" + b" " * MAX_CONFIG_BYTES + b"}")
+    with pytest.raises(ConfigFileError, match=r"config\.json is larger than 10 MB"):
+        load_config_file(large)
+    fifo = tmp_path / "pipe.json"
+    os.mkfifo(fifo)
+    with pytest.raises(ConfigFileError, match=r"pipe\.json is not a regular file"):
+        load_config_file(fifo)  # reading it would wait for a writer forever
 
 
 # ------------------------------------------------------------------------------------------- no leaks

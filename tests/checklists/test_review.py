@@ -169,6 +169,8 @@ def test_usage_numbers_are_the_deployments_own(review, simulator_session):
     assert figures["Channels (public and private)"] == model.open_channels + model.private_channels
     assert figures["Monthly active users"] == model.usage.monthly_active_users
     live = live_channel_counts()
+    sources = {f.label: f.source for f in review.usage.figures}
+    assert "deactivated ones too" in sources["Registered users"] and "not deactivated" in sources["Active users"]
     assert (figures["Direct message chats"], figures["Group message chats"]) == (live["D"], live["G"])
     assert [(c.team_name, c.name) for c in review.usage.top_channels[:2]] == [("engineering", "town-square"),
                                                                               ("engineering", "releases")]
@@ -178,6 +180,17 @@ def test_usage_numbers_are_the_deployments_own(review, simulator_session):
     assert peak.activity.total > 0 and by_hour[peak.busiest_hour] == max(by_hour)
     assert peak.busiest_slot[2] == max(cell.posts for cell in peak.activity.cells)
     assert "UTC" in peak.summary
+
+
+def test_active_users_are_the_accounts_not_deactivated_and_fewer_than_the_registered(review, simulator_session):
+    """As Mattermost counts them (server/channels/app/support_packet.go getSupportPacketStats; analytics.go
+    unique_user_count and inactive_user_count): registered users are every person's account, deactivated ones
+    too; active users are the ones not deactivated; bots count in neither."""
+    usage = simulator_session.model.usage
+    figures = {f.label: f.value for f in review.usage.figures}
+    assert figures["Active users"] == usage.active_users
+    assert figures["Registered users"] == usage.active_users + usage.inactive_users > figures["Active users"]
+    assert figures["Active users"] >= figures["Monthly active users"] >= figures["Daily active users"]
 
 
 def test_missing_database_gives_the_reason_never_zeros(simulator_session):

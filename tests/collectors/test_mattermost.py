@@ -33,7 +33,7 @@ async def test_healthy_server_gives_every_fact(simulator):
     assert facts.license.is_licensed and facts.license.seats > 0
     assert facts.license.days_left() > 30
     counts = facts.counts
-    assert counts.total_users > 0 and counts.posts > 0 and counts.teams > 0 and counts.channels > 0
+    assert counts.active_users > 0 and counts.posts > 0 and counts.teams > 0 and counts.channels > 0
     assert 0 < counts.daily_active_users <= counts.monthly_active_users
     assert len(facts.posts_per_day) >= 7
     assert [d.day for d in facts.posts_per_day] == sorted(d.day for d in facts.posts_per_day)
@@ -61,7 +61,7 @@ async def test_large_scenario_explains_skipped_statistics(simulator_factory):
     result = await run(settings_for(sim.url, sim.admin_token))
     assert result.status is SourceStatus.DEGRADED
     assert "MaxUsersForStatistics" in result.data.missing["Active users per day"]
-    assert result.data.counts.total_users > 100_000
+    assert result.data.counts.registered_users > 100_000
 
 
 async def test_wrong_token_is_one_sentence_and_public_facts_remain(simulator):
@@ -76,8 +76,11 @@ async def test_non_admin_token_is_forbidden_with_the_username(simulator):
     assert result.status is SourceStatus.FORBIDDEN
     assert f"@{simulator.user_username}" in result.error and "not a system admin" in result.error
     assert result.data.server.version
-    # Analytics are for admins; the user and team counts come from endpoints any user may read.
-    assert result.data.counts.total_users == simulator.model.usage.active_users
+    # Analytics are for admins; the user and team counts come from endpoints any user may read. /users/stats
+    # counts bots with the activated people and says nothing of deactivated accounts.
+    model = simulator.model
+    assert result.data.counts.active_users == model.usage.active_users + model.bot_accounts
+    assert result.data.counts.registered_users is None
     assert 0 < result.data.counts.teams <= len(simulator.model.teams)  # the teams this user may see
 
 

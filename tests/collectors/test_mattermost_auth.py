@@ -35,6 +35,16 @@ async def test_refusals_say_why(simulator):
 async def test_unreachable_server():
     result = await sign_in(MattermostSettings(url="http://127.0.0.1:9"), token="t")
     assert "Nothing is listening" in result.error
+    assert result.unreachable
+
+
+async def test_a_server_in_trouble_is_no_verdict_on_the_token(simulator):
+    simulator.faults.set("/api/v4/users/me", status=502)
+    down = await sign_in(mm(simulator), token=simulator.admin_token)
+    assert not down.ok and down.unreachable and "HTTP 502" in down.error
+    simulator.faults.set("/api/v4/users/me", status=401)
+    refused = await sign_in(mm(simulator), token=simulator.admin_token)
+    assert not refused.ok and not refused.unreachable
 
 
 async def test_single_sign_on_email_maps_to_an_admin(simulator):

@@ -27,8 +27,21 @@ def test_license_dates_and_features():
 def test_analytics_rows_are_matched_by_name():
     rows = [{"name": "post_count", "value": 10}, {"name": "channel_open_count", "value": 3}]
     counts = models.parse_counts(models.analytics_rows(rows), {}, 7)
-    assert counts.posts == 10 and counts.public_channels == 3 and counts.total_users == 7
+    assert counts.posts == 10 and counts.public_channels == 3 and counts.active_users == 7
     assert counts.channels is None  # private count unknown: no made-up total
+
+
+def test_registered_users_count_the_deactivated_and_active_users_do_not():
+    """The "standard" rows of server/channels/app/analytics.go (getStandardAnalytics): unique_user_count is
+    User().Count with no options (people not deactivated, no bots), inactive_user_count the deactivated ones; the
+    support packet's registered_users (support_packet.go, IncludeDeleted) is both together."""
+    rows = [{"name": "unique_user_count", "value": 1187}, {"name": "inactive_user_count", "value": 46},
+            {"name": "daily_active_users", "value": 742}, {"name": "monthly_active_users", "value": 1103}]
+    counts = models.parse_counts(models.analytics_rows(rows), {}, None)
+    assert (counts.registered_users, counts.active_users, counts.inactive_users) == (1233, 1187, 46)
+    assert (counts.daily_active_users, counts.monthly_active_users) == (742, 1103)
+    on_a_team = models.parse_counts({"unique_user_count": 30, "inactive_user_count": -1}, {}, None)
+    assert on_a_team.active_users == 30 and on_a_team.registered_users is None  # -1: not counted per team
 
 
 def test_minus_one_means_not_counted():

@@ -85,3 +85,27 @@ def test_non_utf8_yaml_and_json_say_so() -> None:
     assert isinstance(value, dict) and "not UTF-8" in unreadable["diagnostics.yaml"]
     value, unreadable = load("json", b'{"site": "Ch\xe4t"}')
     assert isinstance(value, dict) and "not UTF-8" in unreadable["sanitized_config.json"]
+
+
+def test_json_with_a_number_past_the_digit_limit_says_so() -> None:
+    value, unreadable = load("json", b'{"SqlSettings": {"MaxIdleConns": ' + b"9" * 5_000 + b"}}")
+    assert value is None
+    assert unreadable["sanitized_config.json"] == ("sanitized_config.json holds a number of more than 4,300 digits, "
+                                                   "which no Mattermost writes, so its facts are missing.")
+
+
+@pytest.mark.parametrize(("kind", "content"), [("json", b'{"ServiceSettings": {"SiteURL": "https://\\ud800x"}}'),
+                                               ("yaml", b'a: "' + b"[" * 70 + b'"\nSiteURL: "https://\\ud800x"\n')])
+def test_lone_surrogate_escapes_are_read_as_replacement_characters(kind: str, content: bytes) -> None:
+    """A \\ud800 escape is no valid Unicode, and a page or table that meets one cannot encode it (the YAML case has
+    brackets in a string, which sends it to the pure-Python loader: libyaml refuses the escape itself)."""
+    value, unreadable = load(kind, content)
+    site_url = value["ServiceSettings"]["SiteURL"] if kind == "json" else value["SiteURL"]
+    assert site_url == "https://\N{REPLACEMENT CHARACTER}x"
+    [why] = unreadable.values()
+    assert "not valid Unicode" in why and "garbled" in why
+
+
+def test_valid_escapes_and_surrogate_pairs_are_kept() -> None:
+    value, unreadable = load("json", b'{"SiteName": "Caf\\u00e9 \\ud83d\\ude00 \\u0026"}')
+    assert unreadable == {} and value["SiteName"] == "Caf\u00e9 \U0001f600 &"

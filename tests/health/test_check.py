@@ -59,14 +59,27 @@ def test_junit_output_marks_firing_as_failures_and_unknown_as_skipped(monkeypatc
     assert all(s.get("message") for s in skipped)  # says why it could not judge
 
 
-def test_the_server_packet_fills_what_the_api_does_not(monkeypatch, tmp_path, simulator, capsys):
-    """With --server-packet the nodes' descriptors come from Mattermost's own diagnostics.yaml."""
+PACKET_ONLY = ("NODE_FD_EXHAUSTION", "ENV_UNSUPPORTED_OS", "CLUSTER_NODE_MISSING", "SMTP_UNREACHABLE")
+
+
+def test_a_check_reads_the_server_packet_for_what_the_api_does_not_say(monkeypatch, tmp_path, simulator, capsys):
+    """A check is one run, so it reads Mattermost's own support packet: the nodes' descriptors and OS and the
+    cluster's node count come from its diagnostics.yaml (server/channels/app/support_packet.go), the SMTP test
+    from the server's own notifications probe. --no-server-packet leaves it out, and those rules say why."""
     configure(monkeypatch, tmp_path, simulator.url, simulator.admin_token)
-    main(["check", "--format", "json", "--fail-on", "never", "--server-packet"])
+    main(["check", "--format", "json", "--fail-on", "never", "--no-history"])
     payload = json.loads(capsys.readouterr().out)
     assert payload["sources"]["support_packet"]["status"] == "ok"
-    fds = [f for f in payload["findings"] if f["code"] == "NODE_FD_EXHAUSTION"]
-    assert fds and all(f["state"] == "ok" for f in fds) and "diagnostics.yaml" in fds[0]["evidence"]
+    judged = {f["code"]: f for f in payload["findings"] if f["code"] in PACKET_ONLY}
+    assert set(judged) == set(PACKET_ONLY) and all(f["state"] == "ok" for f in judged.values())
+    assert "diagnostics.yaml" in judged["NODE_FD_EXHAUSTION"]["evidence"]
+    audit = next(f for f in payload["findings"] if f["code"] == "AUDIT_LOG_OFF")  # from GET /config
+    assert audit["state"] == "ok" and audit["observed"].startswith("audit log on")
+    main(["check", "--format", "json", "--fail-on", "never", "--no-history", "--no-server-packet"])
+    without = json.loads(capsys.readouterr().out)
+    assert "support_packet" not in without["sources"]
+    assert {f["code"] for f in without["findings"] if f["state"] == "unknown"} >= set(PACKET_ONLY)
+    assert without["verdict"]["unknown"] > payload["verdict"]["unknown"]
 
 
 def test_an_unreachable_server_exits_3(monkeypatch, tmp_path, capsys):

@@ -25,7 +25,7 @@ def facts(**overrides) -> MattermostFacts:
         url="https://chat.acme.test", server=SERVER,
         license=LicenseInfo(True, "Enterprise", "enterprise", 2000, "Acme", "Acme Inc", "it@acme.test",
                             expires_at=NOW + timedelta(days=12, hours=1)),
-        counts=Counts(total_users=1500, active_users=1200, inactive_users=300, posts=2_100_000, teams=8,
+        counts=Counts(registered_users=1500, active_users=1200, inactive_users=300, posts=2_100_000, teams=8,
                       public_channels=300, private_channels=100, daily_active_users=400, monthly_active_users=1000),
     )
     base.update(overrides)
@@ -80,7 +80,7 @@ def test_plugin_problems_name_the_host_and_ignore_disabled_plugins():
 
 
 def test_seats_exceeded_turns_the_arrow_red_and_unhealthy_ping_is_spotted():
-    over = facts(counts=Counts(total_users=2500, active_users=2100))
+    over = facts(counts=Counts(registered_users=2500, active_users=2100))
     users = {k.label: k for k in overview.kpis(over, now=NOW)}["Users"]
     assert users.delta == "105% of seats" and users.delta_color == "inverse"
     assert not overview.server_unhealthy(facts())

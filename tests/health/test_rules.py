@@ -248,3 +248,13 @@ def test_an_unexpected_value_is_unknown_not_a_crash():
     [finding] = state_of("LDAP_QUERY_TIMEOUT_LOW", usage=Fact(Usage(), "u"),
                          config_changes={"LdapSettings.Enable": True, "LdapSettings": "broken"})
     assert finding.state is State.UNKNOWN
+
+
+def test_a_single_server_has_no_cluster_node_to_miss():
+    """A server without ClusterSettings.Enable (its support packet has no folder per node and no node count, as
+    upstream's standalone testdata) is not "unknown" on a missing node: the rule does not apply to it."""
+    [finding] = state_of("CLUSTER_NODE_MISSING", config_changes={"ClusterSettings.Enable": False},
+                         cluster_size=absent("diagnostics.yaml", "the packet has no folder per node"))
+    assert finding.state is State.OK and finding.observed == "high availability is off"
+    [clustered] = state_of("CLUSTER_NODE_MISSING", cluster_size=absent("diagnostics.yaml", "no node count"))
+    assert clustered.state is State.UNKNOWN

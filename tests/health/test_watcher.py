@@ -195,3 +195,28 @@ async def test_alerts_may_go_to_another_mattermost_than_the_one_watched(simulato
     watcher, outcomes = _watcher(settings, store, Clock(datetime.now(UTC)))
     await _tick(watcher)
     assert outcomes[-1].record.alert_queued and len(posts_in(chat, channel_id)) == 1
+
+
+async def test_every_run_is_judged_with_the_servers_packet_read_every_15_minutes(simulator, store) -> None:
+    """The nodes' OS and open files come only from Mattermost's own support packet (diagnostics.yaml per node,
+    server/channels/app/support_packet.go): the first run reads it, the runs of the next 15 minutes judge with the
+    same one without asking the server for another CPU profile, and the run after that reads a new one."""
+    settings = _settings(simulator, "production")
+    clock = Clock(T0)
+    watcher, outcomes = _watcher(settings, store, clock, collect=None)
+
+    def judged() -> tuple[str, set[str]]:
+        newest = history.latest(store, "production")
+        states = {f["state"] for f in newest.report["findings"] if f["code"] == "ENV_UNSUPPORTED_OS"}
+        return newest.sources["support_packet"]["status"], states
+
+    await _tick(watcher)
+    assert judged() == ("ok", {"ok"})
+    simulator.faults.set("/api/v4/system/support_packet", status=500)  # a new packet now would fail
+    clock.now += timedelta(minutes=1)
+    await _tick(watcher)
+    assert outcomes[-1].status == "collected" and judged() == ("ok", {"ok"})
+    clock.now += timedelta(minutes=15)
+    await _tick(watcher)
+    status, states = judged()
+    assert status == "error" and states == {"unknown"}

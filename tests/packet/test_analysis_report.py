@@ -30,6 +30,13 @@ def test_log_lines_are_shown_readable():
     assert report.readable("goroutine 1 [running]:") == "goroutine 1 [running]:"
 
 
+def test_a_log_line_too_deep_to_parse_is_shown_as_it_is_and_a_lone_surrogate_as_a_replacement():
+    deep = '{"msg": "x", "d": ' + "[" * 60_000 + "]" * 60_000 + "}"
+    assert report.readable(deep) == deep
+    line = '{"timestamp": "t", "level": "error", "msg": "bad \\ud800 text"}'
+    assert report.readable(line) == "t error bad \N{REPLACEMENT CHARACTER} text"
+
+
 def test_long_logs_are_charted_in_wider_bars(degraded_packet):
     from packet.log_insights import analyse_packet
 

@@ -163,6 +163,21 @@ def test_problem_time_from_our_packets_form():
     assert ["line 13" in result.around[0].lines[0], "line 15" in result.around[0].lines[2]] == [True, True]
 
 
+@pytest.mark.parametrize("summary", [b'{"form":' * 100_000 + b"1" + b"}" * 100_000,
+                                     b'{"form": {"started_at": ' + b"9" * 5_000 + b"}}"])
+def test_a_form_nested_too_deep_or_with_a_huge_number_names_no_problem_time(summary):
+    data = standalone(entry("09:10:00.000", "info", "line"), extra={"summary.json": summary})
+    assert log_insights.problem_time_of(data) == (None, "")
+    assert analyse_packet(data).problem_time is None
+
+
+def test_a_message_with_a_lone_surrogate_escape_is_shown_with_a_replacement_character():
+    line = entry("09:14:00.000", "error", "x").replace('"msg":"x"', '"msg":"bad \\ud800 text \\u00e9"')
+    [template] = analyse_packet(standalone(line)).templates
+    assert template.template == "bad \N{REPLACEMENT CHARACTER} text \u00e9"
+    template.template.encode("utf-8")
+
+
 def test_ha_packet_counts_each_node_apart():
     data = ha({"mm-app-1": [entry("09:14:00.000", "error", "Boom")],
                "mm-app-2": [entry("09:14:00.000", "warn", "Careful"), entry("09:14:10.000", "warn", "Careful")]})

@@ -1,5 +1,7 @@
-"""AppTest fixtures: every app run starts from clean caches and an isolated configuration."""
+"""AppTest fixtures: every app run starts from clean caches and an isolated configuration, and a page error the
+boundary turned into a sentence still fails the test that did not expect it."""
 
+import logging
 from pathlib import Path
 
 import pytest
@@ -34,3 +36,32 @@ def _pages_only_through_navigation(monkeypatch) -> None:
         PagesManager.uses_pages_directory = False
 
     monkeypatch.setattr(PagesManager, "__init__", without_discovery)
+
+
+class PageFailures(logging.Handler):
+    """The failures ui/errors.py logged: a test that expects one takes it with `pop()`."""
+
+    def __init__(self) -> None:
+        super().__init__(logging.ERROR)
+        self.records: list[logging.LogRecord] = []
+
+    def emit(self, record: logging.LogRecord) -> None:
+        self.records.append(record)
+
+    def pop(self) -> logging.LogRecord:
+        assert self.records, "no page failed"
+        return self.records.pop(0)
+
+
+@pytest.fixture(autouse=True)
+def page_failures():
+    # Before the boundary a failing page left an exception element that `assert not at.exception` caught; now
+    # it leaves a sentence, so the log is where an unexpected failure is noticed.
+    failures = PageFailures()
+    logger = logging.getLogger("mmdash.pages")
+    logger.addHandler(failures)
+    yield failures
+    logger.removeHandler(failures)
+    if failures.records:
+        formatter = logging.Formatter()
+        pytest.fail("a page failed: " + "\n".join(formatter.format(r) for r in failures.records), pytrace=False)

@@ -95,6 +95,22 @@ def test_sign_in_with_an_admin_token_opens_the_dashboard(monkeypatch, simulator)
     assert at.metric  # collected with the visitor's own token, since no service token is configured
 
 
+def test_signing_out_shows_the_sign_in_and_is_audited(monkeypatch, simulator, tmp_path):
+    from store import open_store
+
+    configure(monkeypatch, simulator.url)
+    at = run_app()
+    at.text_input[0].set_value(simulator.admin_token)
+    at.button[0].click().run()
+    next(b for b in at.button if b.label == "Sign out").click().run()
+    assert not at.exception, at.exception
+    assert at.title[0].value == "Sign in"
+    with open_store(None, sqlite_path=tmp_path / "store.sqlite3") as store:
+        signed = [e.action for e in store.audit(environment="production", actor=simulator.admin_username)
+                  if e.action in ("sign_in", "sign_out")]
+    assert signed == ["sign_out", "sign_in"]
+
+
 def test_sign_in_refuses_a_non_admin_and_a_wrong_token(monkeypatch, simulator):
     configure(monkeypatch, simulator.url)
     at = run_app()

@@ -194,3 +194,28 @@ def test_picking_one_snapshot_twice_says_pick_two(filled_store_path) -> None:
     at.selectbox(key="history-older").set_value(newer.value).run()
     assert not at.exception
     assert "pick two different snapshots" in at.warning[0].value
+
+
+def test_the_demo_fills_history_from_its_simulator() -> None:
+    """app.py in demo mode: the health page's first visit stores the first real run, and the next run of the page
+    writes the month before it, so History is filled at the first look."""
+    from demo.history_seed import SEEDED_BY
+    from tests.pages.conftest import APP
+
+    at = AppTest.from_file(APP, default_timeout=120)
+    at.run()
+    assert not at.exception, at.exception
+    at.segmented_control(key="health_section").set_value("History").run()
+    assert not at.exception, at.exception
+    captions = " ".join(c.value for c in at.caption)
+    snapshots = int(captions.split(" snapshots from ")[0].split()[-1].replace(",", ""))
+    assert snapshots >= 24 * 7 + 22  # hourly for a week, daily for the weeks before, and the real run
+    specs = [json.loads(chart.proto.spec) for chart in at.get("plotly_chart")]
+    trends = {spec["layout"]["title"]["text"]: spec for spec in specs if spec["layout"].get("title")}
+    for title in ("Registered users", "Daily active users", "Posts per day", "WebSocket connections"):
+        days = {str(x)[:10] for x in trends[title]["data"][0]["x"]}
+        assert len(days) >= 29, title
+    events = next(df.value for df in at.dataframe if "Event" in df.value.columns)
+    assert SEEDED_BY in set(events["Who"]) and "fired" in set(events["Event"])
+    older = at.selectbox(key="history-older")
+    assert older.value is not None and len(older.options) > 2

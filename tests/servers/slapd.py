@@ -1,4 +1,5 @@
-"""A real OpenLDAP server (slapd) for the tests: one per session, on 127.0.0.1 only, stopped by its PID at the end.
+"""A real OpenLDAP server (slapd) for the tests: demo/slapd.py's, one per session, on 127.0.0.1 only, stopped by
+its PID at the end.
 
 The server is built from scratch in a temp dir (a slapd.conf, ``slapadd`` of a seed LDIF), so it never depends on
 the database Debian's postinst creates under /etc/ldap. It serves plain LDAP (STARTTLS offered) and LDAPS with a
@@ -14,32 +15,23 @@ Anonymous clients may read the tree too (never passwords), as OpenLDAP's default
 
 from __future__ import annotations
 
-import base64
-import contextlib
-import datetime
-import hashlib
-import ipaddress
-import os
 import secrets
 import shutil
-import signal
-import socket
-import subprocess
 import tempfile
-import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
-from cryptography import x509
-from cryptography.hazmat.primitives import hashes, serialization
-from cryptography.hazmat.primitives.asymmetric import ec
-from cryptography.x509.oid import ExtendedKeyUsageOID, NameOID
 from pydantic import SecretStr
 
+from demo import slapd
+from demo.processes import free_port
+from demo.slapd import find_binary, ssha
 from settings import LdapSettings
-from tests.servers.postgres import free_port, missing_server
+from tests.servers.postgres import missing_server
+
+__all__ = ["GROUP_COUNT", "LIMITED_SIZE", "USER_COUNT", "SlapdServer", "find_binary", "free_port"]
 
 INSTALL_HINT = (
     "OpenLDAP's slapd was not found: install the Debian package 'slapd' "
@@ -53,24 +45,6 @@ LIMITED_DN = f"cn=limited,ou=service,{BASE_DN}"
 USER_COUNT = 50
 GROUP_COUNT = 4
 LIMITED_SIZE = 20
-MODULE_DIR = "/usr/lib/ldap"  # Debian builds the backends as loadable modules
-SCHEMA_DIR = "/etc/ldap/schema"
-START_ATTEMPTS = 3  # a free port can be taken by someone else between our probe and slapd's bind
-READY_TIMEOUT_S = 10.0
-COMMAND_TIMEOUT_S = 30
-
-
-def find_binary(name: str) -> str | None:
-    # /usr/sbin is not on every PATH (non-root shells), yet that is where Debian puts slapd.
-    found = shutil.which(name) or f"/usr/sbin/{name}"
-    return found if os.access(found, os.X_OK) else None
-
-
-def ssha(password: str) -> str:
-    """RFC 2307 {SSHA}, the scheme slapd stores by default, so binds exercise a real hash check."""
-    salt = secrets.token_bytes(8)
-    digest = hashlib.sha1(password.encode() + salt).digest()
-    return "{SSHA}" + base64.b64encode(digest + salt).decode()
 
 
 def seed_ldif(reader_password: str, limited_password: str) -> str:
@@ -109,156 +83,25 @@ def seed_ldif(reader_password: str, limited_password: str) -> str:
     return "\n\n".join(entries) + "\n"
 
 
-def slapd_conf(root: Path, *, tls: bool) -> str:
-    tls_lines = (
-        f"TLSCertificateFile {root / 'server.crt'}\nTLSCertificateKeyFile {root / 'server.key'}\n" if tls else ""
-    )
-    schemas = "\n".join(f"include {SCHEMA_DIR}/{name}.schema" for name in ("core", "cosine", "inetorgperson"))
-    return f"""{schemas}
-pidfile {root / 'slapd.pid'}
-argsfile {root / 'slapd.args'}
-modulepath {MODULE_DIR}
-moduleload back_mdb
-moduleload back_monitor
-{tls_lines}
-# The rootDSE and the schema stay readable by anyone, as on any real server.
-access to dn.base="" by * read
-access to dn.base="cn=Subschema" by * read
+class SlapdServer(slapd.SlapdServer):
+    """demo/slapd.py's server holding the seeded tree, in a temp dir; ``start()`` then ``stop()`` (which also
+    removes the files)."""
 
-database mdb
-suffix "{BASE_DN}"
-directory {root / 'data'}
-maxsize 67108864
-limits dn.exact="{LIMITED_DN}" size={LIMITED_SIZE}
-access to attrs=userPassword by anonymous auth by * none
-access to * by * read
-
-database monitor
-access to dn.subtree="cn=Monitor" by dn.exact="{READER_DN}" read by * none
-"""
-
-
-def make_certificates(root: Path) -> None:
-    """A throwaway CA (ca.crt) and a server certificate for localhost and 127.0.0.1 signed by it."""
-    now = datetime.datetime.now(datetime.UTC)
-
-    def name(common_name: str) -> x509.Name:
-        return x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, common_name)])
-
-    # EC keys: generating them takes microseconds, RSA ones tens of milliseconds.
-    ca_key = ec.generate_private_key(ec.SECP256R1())
-    ca_cert = (
-        x509.CertificateBuilder()
-        .subject_name(name("mmdash test CA"))
-        .issuer_name(name("mmdash test CA"))
-        .public_key(ca_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=True, path_length=0), critical=True)
-        .add_extension(x509.KeyUsage(False, False, False, False, False, True, True, False, False), critical=True)
-        .add_extension(x509.SubjectKeyIdentifier.from_public_key(ca_key.public_key()), critical=False)
-        .sign(ca_key, hashes.SHA256())
-    )
-    server_key = ec.generate_private_key(ec.SECP256R1())
-    server_cert = (
-        x509.CertificateBuilder()
-        .subject_name(name("localhost"))
-        .issuer_name(ca_cert.subject)
-        .public_key(server_key.public_key())
-        .serial_number(x509.random_serial_number())
-        .not_valid_before(now - datetime.timedelta(minutes=5))
-        .not_valid_after(now + datetime.timedelta(days=2))
-        .add_extension(x509.BasicConstraints(ca=False, path_length=None), critical=True)
-        .add_extension(
-            x509.SubjectAlternativeName(
-                [x509.DNSName("localhost"), x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]
-            ),
-            critical=False,
-        )
-        .add_extension(x509.ExtendedKeyUsage([ExtendedKeyUsageOID.SERVER_AUTH]), critical=False)
-        .add_extension(
-            x509.AuthorityKeyIdentifier.from_issuer_public_key(ca_key.public_key()), critical=False
-        )
-        .sign(ca_key, hashes.SHA256())
-    )
-    (root / "ca.crt").write_bytes(ca_cert.public_bytes(serialization.Encoding.PEM))
-    (root / "server.crt").write_bytes(server_cert.public_bytes(serialization.Encoding.PEM))
-    (root / "server.key").write_bytes(
-        server_key.private_bytes(
-            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
-        )
-    )
-
-
-class SlapdServer:
-    """A throwaway slapd in a temp dir; ``start()`` then ``stop()`` (which also removes the files)."""
-
-    def __init__(self, slapd: str, slapadd: str, *, tls: bool = True) -> None:
-        self.slapd = slapd
-        self.slapadd = slapadd
-        self.tls = tls
+    def __init__(self, binaries: tuple[str, str], *, tls: bool = True) -> None:
         self.base_dn = BASE_DN
         self.reader_dn = READER_DN
         self.reader_password = secrets.token_urlsafe(18)
         self.limited_dn = LIMITED_DN
         self.limited_password = secrets.token_urlsafe(18)
-        self.port = 0
-        self.ldaps_port = 0
-        self.pid: int | None = None
-        self._process: subprocess.Popen[bytes] | None = None
-        self._root = Path(tempfile.mkdtemp(prefix="mmdash-slapd-"))
-        self._log = self._root / "slapd.log"
-
-    # -- lifecycle -------------------------------------------------------------------------------------------
-
-    def start(self) -> None:
-        (self._root / "data").mkdir()
-        if self.tls:
-            make_certificates(self._root)
-        (self._root / "slapd.conf").write_text(slapd_conf(self._root, tls=self.tls))
-        (self._root / "seed.ldif").write_text(seed_ldif(self.reader_password, self.limited_password))
-        loaded = subprocess.run(
-            [self.slapadd, "-q", "-f", str(self._root / "slapd.conf"), "-l", str(self._root / "seed.ldif")],
-            capture_output=True, text=True, timeout=COMMAND_TIMEOUT_S, stdin=subprocess.DEVNULL, check=False,
-        )
-        if loaded.returncode != 0:
-            raise RuntimeError(f"slapadd could not load the seed LDIF: {loaded.stderr.strip()}")
-        for attempt in range(1, START_ATTEMPTS + 1):
-            self.port, self.ldaps_port = free_port(), free_port()
-            if self._launch():
-                return
-            if attempt == START_ATTEMPTS:
-                raise RuntimeError(f"slapd did not start; last lines of its log:\n{self.log_tail()}")
+        tree = slapd.Tree(BASE_DN, seed_ldif(self.reader_password, self.limited_password), monitor_reader=READER_DN,
+                          limits=(f'dn.exact="{LIMITED_DN}" size={LIMITED_SIZE}',))
+        super().__init__(Path(tempfile.mkdtemp(prefix="mmdash-slapd-")), tree, binaries, tls=tls,
+                         ca_name="mmdash test CA")
 
     def stop(self) -> None:
         """Stop slapd (SIGTERM, then SIGKILL, by PID) and delete its files; safe to call twice."""
-        if self._process is not None and self.pid is not None:
-            with contextlib.suppress(ProcessLookupError):
-                os.kill(self.pid, signal.SIGTERM)
-            try:
-                self._process.wait(timeout=5)
-            except subprocess.TimeoutExpired:
-                with contextlib.suppress(ProcessLookupError):
-                    os.kill(self.pid, signal.SIGKILL)
-                self._process.wait(timeout=5)
-        self._process = None
-        self.pid = None
-        shutil.rmtree(self._root, ignore_errors=True)
-
-    # -- what tests use --------------------------------------------------------------------------------------
-
-    @property
-    def ldap_url(self) -> str:
-        return f"ldap://127.0.0.1:{self.port}"
-
-    @property
-    def ldaps_url(self) -> str:
-        return f"ldaps://127.0.0.1:{self.ldaps_port}"
-
-    @property
-    def ca_file(self) -> Path:
-        return self._root / "ca.crt"
+        super().stop()
+        shutil.rmtree(self.root, ignore_errors=True)
 
     def settings(self, **overrides: Any) -> LdapSettings:
         """LdapSettings for this server, bound as the reader, plain LDAP; any field can be overridden."""
@@ -273,57 +116,18 @@ class SlapdServer:
         values.update(overrides)
         return LdapSettings(**values)
 
-    def log_tail(self, lines: int = 20) -> str:
-        try:
-            return "\n".join(self._log.read_text(errors="replace").splitlines()[-lines:])
-        except OSError:
-            return "(no log)"
-
-    # -- internals -------------------------------------------------------------------------------------------
-
-    def _launch(self) -> bool:
-        urls = f"ldap://127.0.0.1:{self.port}/"
-        if self.tls:
-            urls += f" ldaps://127.0.0.1:{self.ldaps_port}/"
-        with self._log.open("ab") as log:
-            # -d 0 keeps slapd in the foreground, so the PID we hold is slapd's own.
-            self._process = subprocess.Popen(
-                [self.slapd, "-f", str(self._root / "slapd.conf"), "-h", urls, "-d", "0"],
-                stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT,
-            )
-        self.pid = self._process.pid
-        ports = [self.port, self.ldaps_port] if self.tls else [self.port]
-        deadline = time.monotonic() + READY_TIMEOUT_S
-        while time.monotonic() < deadline:
-            if self._process.poll() is not None:
-                self._process, self.pid = None, None
-                return False
-            if all(_accepts(port) for port in ports):
-                return True
-            time.sleep(0.02)
-        self._process.kill()
-        self._process.wait(timeout=5)
-        self._process, self.pid = None, None
-        return False
-
-
-def _accepts(port: int) -> bool:
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as probe:
-        probe.settimeout(0.2)
-        return probe.connect_ex(("127.0.0.1", port)) == 0
-
 
 def _binaries() -> tuple[str, str]:
-    slapd, slapadd = find_binary("slapd"), find_binary("slapadd")
-    if slapd is None or slapadd is None or not os.path.isdir(MODULE_DIR) or not os.path.isdir(SCHEMA_DIR):
+    found = slapd.find_binaries()
+    if found is None:
         missing_server(INSTALL_HINT)
-    return slapd, slapadd
+    return found
 
 
 @pytest.fixture(scope="session")
 def slapd_server(request: pytest.FixtureRequest) -> SlapdServer:
     """The shared slapd: plain LDAP with STARTTLS at ``ldap_url``, LDAPS at ``ldaps_url``, CA at ``ca_file``."""
-    server = SlapdServer(*_binaries())
+    server = SlapdServer(_binaries())
     # Registered before start() so a half-started server is cleaned up too.
     request.addfinalizer(server.stop)
     server.start()
@@ -342,7 +146,7 @@ def slapd_factory() -> Iterator[Callable[..., SlapdServer]]:
     started: list[SlapdServer] = []
 
     def start(*, tls: bool = True) -> SlapdServer:
-        server = SlapdServer(*_binaries(), tls=tls)
+        server = SlapdServer(_binaries(), tls=tls)
         started.append(server)
         server.start()
         return server

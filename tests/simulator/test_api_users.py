@@ -63,7 +63,11 @@ def test_get_user_by_id(simulator: RunningSimulator, user: httpx.Client) -> None
 
 
 def test_user_stats(simulator: RunningSimulator, user: httpx.Client) -> None:
-    assert user.get("/users/stats").json() == {"total_users_count": simulator.model.usage.active_users}
+    """server/channels/app/user.go GetTotalUsersStats counts with IncludeBotAccounts: activated people and the
+    bots, never the deactivated accounts."""
+    model = simulator.model
+    total = user.get("/users/stats").json()["total_users_count"]
+    assert total == model.usage.active_users + model.bot_accounts > model.usage.active_users
 
 
 def test_user_by_email(simulator: RunningSimulator, admin: httpx.Client, user: httpx.Client) -> None:

@@ -8,7 +8,7 @@ import pytest
 
 from simulator import SCENARIOS, build_scenario
 from simulator.model import JOB_STATUSES, PLUGIN_FAILED_TO_START, PLUGIN_NOT_RUNNING, PLUGIN_RUNNING
-from simulator.scenarios import ANALYTICS_DAYS, DAY_MS
+from simulator.scenarios import ADMIN_USERNAME, ANALYTICS_DAYS, DAY_MS
 
 NOW = 1_790_000_000_000
 
@@ -49,6 +49,22 @@ def test_invariants(name: str) -> None:
     assert len(s.usage.posts_per_day) == ANALYTICS_DAYS
     assert s.usage.monthly_active_users >= s.usage.daily_active_users
     assert s.usage.active_users >= s.usage.monthly_active_users
+
+
+def test_the_demo_admin_is_sysadmin_in_every_scenario() -> None:
+    assert ADMIN_USERNAME == "sysadmin"
+    assert {build_scenario(name, NOW).admin.username for name in SCENARIOS} == {ADMIN_USERNAME}
+
+
+def test_development_is_a_small_server_of_its_own() -> None:
+    dev, production = build_scenario("development", NOW), build_scenario("healthy", NOW)
+    assert len(dev.nodes) == 1 < len(production.nodes)
+    assert dev.usage.active_users < 100 < production.usage.active_users
+    assert dev.usage.inactive_users > 0 and dev.usage.monthly_active_users >= dev.usage.daily_active_users
+    assert dev.license is not None and dev.license.is_trial and dev.license.expires_at - NOW == 18 * DAY_MS
+    assert dev.settings.developer_mode and dev.settings.log_level == "DEBUG" and dev.settings.file_driver == "local"
+    assert dev.settings.site_url != production.settings.site_url
+    assert dev.build.version == production.build.version
 
 
 def test_healthy() -> None:

@@ -67,7 +67,8 @@ def test_several_scenarios_side_by_side(simulator_factory: SimulatorFactory) -> 
     assert len({s.port for s in sims}) == len(SCENARIOS)
     counts = [httpx.get(f"{s.url}/api/v4/users/stats", headers={"Authorization": f"Bearer {s.user_token}"}).json()
               for s in sims]
-    assert [c["total_users_count"] for c in counts] == [s.model.usage.active_users for s in sims]
+    assert [c["total_users_count"] for c in counts] == [s.model.usage.active_users + s.model.bot_accounts
+                                                         for s in sims]
 
 
 def test_credentials_exposed(simulator: RunningSimulator) -> None:

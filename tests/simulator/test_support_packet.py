@@ -44,6 +44,7 @@ DIAGNOSTICS_KEYS = {
     "elastic": {"backend", "server_version", "server_plugins", "status"},
     "oauth_providers": {"gitlab", "google", "office365", "openid"},
 }
+OMITTED_WHEN_FALSE = {"license": {"is_trial", "is_gov_sku"}}  # omitempty in the diagnostics' license block
 STATS_KEYS = ["registered_users", "active_users", "daily_active_users", "monthly_active_users", "deactivated_users",
               "guests", "single_channel_guests", "bot_accounts", "posts", "channels", "teams", "slash_commands",
               "incoming_webhooks", "outgoing_webhooks"]
@@ -85,6 +86,16 @@ def node_dirs(zf: zipfile.ZipFile) -> list[str]:
     return sorted({n.split("/")[0] for n in zf.namelist() if n.endswith("/sanitized_config.json")})
 
 
+def clustered(model: Scenario) -> bool:
+    return len(model.nodes) > 1  # the scenarios enable ClusterSettings exactly when they have several nodes
+
+
+def node_prefix(model: Scenario, hostname: str) -> str:
+    """Where a node's files are: its own folder in a cluster's packet, the root in a single server's (the layout
+    of upstream's testdata, server/platform/shared/healthcheck/packet/testdata)."""
+    return f"{hostname}/" if clustered(model) else ""
+
+
 def test_answer_is_a_zip_download(sim: RunningSimulator) -> None:
     response = download(sim, sim.admin_token)
     assert response.status_code == 200
@@ -113,10 +124,13 @@ def test_layout_workspace_at_root_and_a_directory_per_node(sim: RunningSimulator
     names = set(packet.namelist())
     assert names >= WORKSPACE_FILES
     hosts = [n.hostname for n in sim.model.nodes]
-    assert node_dirs(packet) == sorted(hosts)
-    for host in hosts:
-        assert {f"{host}/{f}" for f in NODE_FILES} <= names
-    assert "diagnostics.yaml" not in names  # clustered: nothing per node at the root
+    if clustered(sim.model):
+        assert node_dirs(packet) == sorted(hosts)
+        for host in hosts:
+            assert {f"{host}/{f}" for f in NODE_FILES} <= names
+        assert "diagnostics.yaml" not in names  # clustered: nothing per node at the root
+    else:
+        assert node_dirs(packet) == [] and names >= NODE_FILES  # a single server: its files at the root
     assert "warning.txt" not in names  # nothing failed
     enabled = {p.id for p in sim.model.plugins if p.enabled}
     contributions = {n.split("/")[0] for n in names if n.endswith("/diagnostics.yaml")} - set(hosts)
@@ -127,15 +141,16 @@ def test_diagnostics_fields_and_values(sim: RunningSimulator, packet: zipfile.Zi
     model = sim.model
     total_master = total_replica = total_ws = 0
     for node in model.nodes:
-        d = read_yaml(packet, f"{node.hostname}/diagnostics.yaml")
+        d = read_yaml(packet, f"{node_prefix(model, node.hostname)}diagnostics.yaml")
         assert d["version"] == 2
         for block, keys in DIAGNOSTICS_KEYS.items():
-            assert set(d[block]) == keys, block
+            assert set(d[block]) - OMITTED_WHEN_FALSE.get(block, set()) == keys, block
         assert d["server"]["hostname"] == node.hostname and d["server"]["version"] == node.version
         assert d["server"]["os"] == "linux" and d["server"]["go_version"].startswith("go1.")
         assert d["database"] == {**d["database"], "type": "postgres", "schema_version": model.build.schema_version}
-        assert d["cluster"]["number_of_nodes"] == len(model.nodes)
+        assert d["cluster"]["number_of_nodes"] == (len(model.nodes) if clustered(model) else 0)
         assert d["license"]["company"] == model.license.company and d["license"]["users"] == model.license.users
+        assert d["license"].get("is_trial", False) is model.license.is_trial
         assert d["file_store"]["file_status"] == ("OK" if model.health.filestore_ok else "FAIL")
         assert d["file_store"]["file_driver"] == model.settings.file_driver
         total_master += d["database"]["master_connections"]
@@ -193,7 +208,7 @@ def test_plugins_json_lists_enabled_and_disabled(sim: RunningSimulator, packet: 
 
 
 def test_sanitized_config_redacts_dsns_partially(sim: RunningSimulator, packet: zipfile.ZipFile) -> None:
-    config = json.loads(packet.read(f"{sim.model.nodes[0].hostname}/sanitized_config.json"))
+    config = json.loads(packet.read(f"{node_prefix(sim.model, sim.model.nodes[0].hostname)}sanitized_config.json"))
     sql = config["SqlSettings"]
     assert re.fullmatch(r"postgres://\*\*\*\*:\*\*\*\*@db-primary\.[a-z.-]+:5432/mattermost\?"
                         r"binary_parameters=yes&connect_timeout=10&sslmode=require", sql["DataSource"])
