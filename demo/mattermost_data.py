@@ -34,7 +34,7 @@ from simulator import messaging
 from simulator.ids import ID_ALPHABET, ID_LENGTH
 from simulator.model import Account, DayCount, Scenario, Team
 
-LOADER_VERSION = 1  # raise when what a load writes changes, so older databases are reloaded
+LOADER_VERSION = 2  # raise when what a load writes changes, so older databases are reloaded
 POSTS_LIMIT = 3_000_000  # posts loaded at most: about 40 s; the large scenario's 41 million would take 10 minutes
 FILES_LIMIT = 200_000
 DIRECT_CHATS_LIMIT = 100_000

@@ -23,6 +23,7 @@ from typing import Any
 import psycopg
 from psycopg import sql
 
+from collectors import database_queries as q
 from demo.mattermost_data import (
     DAY_MS,
     FILES_LIMIT,
@@ -35,7 +36,7 @@ from demo.mattermost_data import (
     new_ids,
     share_of_day_before,
 )
-from demo.mattermost_schema import POST_INDEXES, SCHEMA, migrations
+from demo.mattermost_schema import MATTERMOST_TABLES, POST_INDEXES, SCHEMA, migrations
 
 MESSAGES = (
     "Deploy of the release candidate is done, please check the staging links.",
@@ -56,6 +57,7 @@ MESSAGES = (
     "Heads up: maintenance window tonight from 22:00 UTC.",
 )
 STATUSES = ("online", "away", "dnd", "offline")
+DATED_TABLES = "sessions, status, audits, jobs, clusterdiscovery"  # rows dated by the clock, written anew each day
 
 
 @dataclass(frozen=True)
@@ -109,11 +111,15 @@ def load(conn: psycopg.Connection, database: str, plan: Plan, upkeep: Upkeep, mo
         _channel_activity(conn)
         conn.execute(sql.SQL("GRANT SELECT ON ALL TABLES IN SCHEMA public TO {}").format(
             sql.Identifier(monitor_role)))
-    conn.execute("VACUUM ANALYZE")
+    # ANALYZE first, then a VACUUM that reads every page, whose row counts (reltuples) are exact: a VACUUM that
+    # skips pages extrapolates them, and ANALYZE estimates them from a sample.
+    conn.execute("ANALYZE")
+    conn.execute("VACUUM (DISABLE_PAGE_SKIPPING)")
     if upkeep.neglected:
         conn.execute("ALTER TABLE posts SET (autovacuum_enabled = false)")
         # The statistics begin here, so the load's own reads and writes are not taken for Mattermost's.
         _reset_statistics(conn)
+        conn.execute(_vacuum_small_tables())  # autovacuum still looks after the other tables
         conn.execute("UPDATE posts SET props = '{\"backfilled\": true}' WHERE hashtext(id) & 1023 < %s",
                      (round(upkeep.rewritten_share * 1024),))
         conn.execute("ANALYZE posts")
@@ -127,7 +133,7 @@ def redate(conn: psycopg.Connection, database: str, plan: Plan, upkeep: Upkeep,
     """Move a database loaded on an earlier day to the plan's day: the newest posts take the API's daily figures
     again, and the tables whose rows are dated by the clock (sessions, statuses, jobs, ...) are written anew."""
     with conn.transaction():
-        conn.execute("TRUNCATE sessions, status, audits, jobs, clusterdiscovery")
+        conn.execute(f"TRUNCATE {DATED_TABLES}")
         with conn.cursor() as cur:
             _dated_tables(cur, plan)
             cur.execute(
@@ -136,8 +142,10 @@ def redate(conn: psycopg.Connection, database: str, plan: Plan, upkeep: Upkeep,
                     WHERE p.id = {_post_id("x.g")}""",
                 _post_parameters(plan, 0, manifest["block"]))
         _channel_activity(conn)
+    conn.execute(f"ANALYZE {DATED_TABLES}")  # TRUNCATE forgot their row counts
     if upkeep.autovacuum:
-        conn.execute("VACUUM ANALYZE posts")
+        conn.execute("ANALYZE posts")
+        conn.execute("VACUUM (DISABLE_PAGE_SKIPPING) posts")  # exact row counts again (see load)
     manifest = {**manifest, "day": plan.today}
     _write_manifest(conn, database, manifest)
     return manifest
@@ -146,17 +154,33 @@ def redate(conn: psycopg.Connection, database: str, plan: Plan, upkeep: Upkeep,
 def settle(conn: psycopg.Connection, plan: Plan, upkeep: Upkeep) -> None:
     """Each start: a looked-after database begins its statistics now, as after a restart with a warm cache
     (what the dashboard reads is read once first, so the statistics count what a running Mattermost would see),
-    and is vacuumed (cheap: every page is all-visible). A neglected one keeps the statistics of its neglect,
-    restored by ANALYZE if a crash lost them."""
+    and is vacuumed (cheap: posts is all-visible, the rest small and cached). A neglected one keeps the
+    statistics of its neglect, restored by ANALYZE if a crash lost them."""
     if upkeep.autovacuum:
+        _vacuum(conn)  # whatever is left to do happens before the reset
         for query in warm_up_queries():
-            conn.execute(query, {"days": 7}).fetchall()
+            conn.execute(query, {"days": 7, "limit": 10}).fetchall()
         _reset_statistics(conn)
-        conn.execute("VACUUM")
+        _vacuum(conn)  # now only sets the live-row counts and last_vacuum, from cached pages
         return
     row = conn.execute("SELECT n_live_tup FROM pg_stat_user_tables WHERE relname = 'posts'").fetchone()
     if row is None or not row[0]:
         conn.execute("ANALYZE posts")
+
+
+def _vacuum(conn: psycopg.Connection) -> None:
+    """VACUUM Mattermost's tables only (a database-wide one would read the shared catalogs from disk). The small
+    tables are read whole, so their row counts stay exact (skipping all-visible pages, VACUUM extrapolates them
+    from the rest, and they drift); posts, all-visible and large, is skipped through."""
+    conn.execute(_vacuum_small_tables())
+    conn.execute("VACUUM posts")
+
+
+def _vacuum_small_tables() -> sql.Composed:
+    # BUFFER_USAGE_LIMIT 0: through shared buffers rather than VACUUM's small ring, so what it read before the
+    # reset is still cached when it reads it again after.
+    small = [sql.Identifier(t) for t in MATTERMOST_TABLES if t != "posts"]
+    return sql.SQL("VACUUM (DISABLE_PAGE_SKIPPING, BUFFER_USAGE_LIMIT 0) {}").format(sql.SQL(", ").join(small))
 
 
 def _reset_statistics(conn: psycopg.Connection) -> None:
@@ -167,10 +191,8 @@ def _reset_statistics(conn: psycopg.Connection) -> None:
 
 
 def warm_up_queries() -> tuple[str, ...]:
-    from collectors import database_queries as q  # the dashboard's own reads
-
-    return (q.POSTS_BY_HOUR, q.CHANNEL_GROUPS, q.TEAMS, q.TOP_CHANNELS.replace("%(limit)s", "10"),
-            q.ACTIVE_SESSIONS, q.SCHEMA_VERSION, q.TABLES)
+    """The dashboard's own reads (collectors/database_queries.py)."""
+    return (q.POSTS_BY_HOUR, q.CHANNEL_GROUPS, q.TEAMS, q.TOP_CHANNELS, q.ACTIVE_SESSIONS, q.SCHEMA_VERSION, q.TABLES)
 
 
 # ------------------------------------------------------------------------------------------------- tables

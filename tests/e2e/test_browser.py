@@ -47,9 +47,17 @@ def test_demo_every_page_in_a_real_browser(page, start_app):
     assert_page_sound(page)
     screenshot(page, "health")
     choose(page, "Usage")  # the usage charts need the live facts: their own view
-    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(2, timeout=SETTLE_MS)
+    # Posts and active users per day from the API, peak hours from the demo's database.
+    expect(page.locator('[data-testid="stPlotlyChart"]')).to_have_count(3, timeout=SETTLE_MS)
     page.locator(".js-plotly-plot").first.wait_for(state="visible", timeout=SETTLE_MS)
     assert_page_sound(page)
+    page.get_by_role("heading", name="Usage review").scroll_into_view_if_needed()
+    expect(page.get_by_text("Busiest channels (Mattermost's message counters)")).to_be_visible()
+    screenshot(page, "health_usage_review")
+    choose(page, "Metrics")  # the demo's Prometheus: a week backfilled, then live scrapes
+    expect(page.locator(".js-plotly-plot").first).to_be_visible(timeout=SETTLE_MS)
+    assert_page_sound(page)
+    screenshot(page, "health_metrics")
 
     for title in ("Support packet", "Rollout", "Incidents"):
         open_page(page, title)
@@ -82,6 +90,11 @@ def test_degraded_environment_in_the_browser(page, start_app):
     expect(page.get_by_text("Largest Mattermost indexes")).to_be_visible(timeout=SETTLE_MS)
     assert_page_sound(page)
     screenshot(page, "health_directory_search")
+    choose(page, "Database")  # the demo's PostgreSQL, neglected in staging (autovacuum off for posts)
+    expect(page.get_by_text("Largest tables (row counts are PostgreSQL's estimates")).to_be_visible(
+        timeout=SETTLE_MS)
+    assert_page_sound(page)
+    screenshot(page, "health_database")
 
 
 def test_sign_in_against_a_configured_server(page, start_app, simulator):
