@@ -5,9 +5,10 @@
 Besides the pages it serves POST /hooks/incidents/<environment>/slash (the /incident slash command),
 POST /hooks/incidents/<environment>/actions (automation), GET /metrics (open findings and collection health for
 Prometheus, read from the store) and GET /healthz (whether this dashboard is usable: mmdash/healthz.py), and
-forwards messages into incident channels. With `health.watch_interval` set (and always in the demo) it also runs
-the watcher, which collects every environment on its schedule; several replicas sharing one PostgreSQL store still
-collect each environment once per interval.
+forwards messages into incident channels. GET / and /health answer the app's page with the last stored health
+snapshot drawn into it, shown until the app draws its own (ui/health_preview.py). With `health.watch_interval`
+set (and always in the demo) it also runs the watcher, which collects every environment on its schedule; several
+replicas sharing one PostgreSQL store still collect each environment once per interval.
 """
 
 from __future__ import annotations
@@ -36,6 +37,7 @@ from mmdash import healthz, logs
 from settings import Settings, SettingsError, load_settings
 from store import Store, StoreError, open_store
 from store.utc import utc_now
+from ui import health_preview
 from ui.web_sessions import routes as web_session_routes
 
 logs.configure()  # MMDASH_LOG_FORMAT: text or JSON lines, for Streamlit's records too; secrets masked
@@ -125,5 +127,6 @@ async def metrics(_request: Request) -> Response:
 
 
 app = st.App("app.py", routes=[*routes(_resolve), Route("/metrics", metrics, methods=["GET"]), *web_session_routes(),
-                               Route("/healthz", healthz.endpoint(_served), methods=["GET"])],
+                               Route("/healthz", healthz.endpoint(_served), methods=["GET"]),
+                               *health_preview.routes()],
              lifespan=lifespan)

@@ -107,6 +107,11 @@ class Demo:
     def parts(self) -> list[DemoPart]:
         return [service.part for service in self.services]
 
+    def started_line(self) -> str:
+        """The banner's summary of what runs beside the simulators."""
+        running = sum(part.running for part in self.parts)
+        return f"What the demo started ({running} of {len(self.parts)} servers run beside the simulator)"
+
     def stop(self) -> None:
         for service in reversed(self.services):
             try:
@@ -156,10 +161,26 @@ _running: dict[tuple[tuple[str, str], ...], Demo] = {}
 _running_lock = threading.Lock()
 
 
+def banner_sentence(username: str) -> str:
+    """What every demo page says first (Markdown)."""
+    return (f"**Demo mode**: nothing is configured, so this dashboard watches an embedded Mattermost simulator and "
+            f"signed you in automatically as the demo admin @{username}. The README explains how to connect your "
+            "own deployment.")
+
+
+def _demo_key(settings: Settings) -> tuple[tuple[str, str], ...]:
+    return tuple((name, env.demo_scenario) for name, env in settings.environments.items() if env.demo_scenario)
+
+
+def started_demo(settings: Settings) -> Demo | None:
+    """The process's demo when it has already started; never starts it, never waits for it."""
+    return _running.get(_demo_key(settings))
+
+
 def running_demo(settings: Settings) -> Demo | None:
     """The process's demo for `settings`' demo environments, started on first use and stopped at exit; None
     when no environment is a demo. Pages, the watcher and the endpoints share it."""
-    key = tuple((name, env.demo_scenario) for name, env in settings.environments.items() if env.demo_scenario)
+    key = _demo_key(settings)
     if not key:
         return None
     with _running_lock:

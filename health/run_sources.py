@@ -43,6 +43,12 @@ def watch_sources(*, server_packet: bool = False) -> tuple:
     return (*SOURCES, latest, *((packet,) if server_packet else ()))
 
 
+def source_labels() -> dict[str, str]:
+    """What the pages call each source, in the sidebar's order (the server's packet before the latest release)."""
+    *collected, latest, packet = watch_sources(server_packet=True)
+    return {source.name: source.label for source in (*collected, packet, latest)}
+
+
 def packet_deadline(deadline_s: float) -> float:
     """The deadline of a collection that waits for the packet too."""
     return max(deadline_s, SERVER_PACKET_DEADLINE_S)

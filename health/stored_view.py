@@ -48,6 +48,12 @@ def verdict_of(stored: StoredSnapshot, findings: list[Finding] | None = None) ->
                    unknown=int(saved.get("unknown", 0)), evaluated=int(saved.get("evaluated", 0)))
 
 
+def verdict_sentence(result: Verdict) -> str:
+    """The line above the tiles (Markdown)."""
+    return (f"**{result.headline}**. {result.evaluated} checks ran; {result.unknown} could not be judged for lack "
+            "of data.")
+
+
 def source_results(stored: StoredSnapshot, order: Iterable[str] = ()) -> dict[str, SourceResult]:
     """How each source answered in that run, in `order` first (the sidebar's order), without its data."""
     ranked = {name: index for index, name in enumerate(order)}
@@ -239,3 +245,22 @@ def incident_message(finding: Finding, environment_label: str, health_url: str |
 def firing(findings: Iterable[Finding]) -> list[Finding]:
     """Firing findings, most urgent first."""
     return sorted((f for f in findings if f.state is State.FIRING), key=lambda f: f.sort_key)
+
+
+# -- the overview -----------------------------------------------------------------------------------------
+
+VIEWS = ("Overview", "Findings", "History", "Usage", "Metrics", "Server, plugins and jobs", "Database",
+         "Directory, sign-on and search")
+MOST_URGENT = 5
+LIVE_VIEWS_NOTE = ("Usage charts, licence, metrics, database and directory details need the full live facts: pick "
+                   "their view above to collect them now.")
+NO_SERVER_LINE = ("Nothing to show until the Mattermost API answers: it did not in this run, so there is no server "
+                  "line; see the sources above.")
+
+
+def most_urgent(findings: Iterable[Finding]) -> tuple[list[Finding], str | None]:
+    """The firing findings the overview lists, and the sentence about the rest."""
+    shown = firing(findings)
+    more = len(shown) - MOST_URGENT
+    return shown[:MOST_URGENT], (f"{more} more firing: the Findings view lists them all, with mute, acknowledge "
+                                 "and incident actions." if more > 0 else None)

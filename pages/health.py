@@ -15,8 +15,7 @@ from ui import finding_actions
 from ui import health_view as view
 from ui.context import SOURCE_LABELS, PageContext, clear_snapshots, page_context
 
-SECTIONS = ["Overview", "Findings", "History", "Usage", "Metrics", "Server, plugins and jobs", "Database",
-            "Directory, sign-on and search"]
+SECTIONS = list(stored_view.VIEWS)
 
 
 def live_sections(snapshot, section: str) -> None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import streamlit as st
 
-from demo.deployment import running_demo
+from demo.deployment import banner_sentence, running_demo
 from settings import Settings
 
 
@@ -12,16 +12,10 @@ def render_demo_banner(settings: Settings, username: str) -> None:
     demo = running_demo(settings)
     parts = demo.parts if demo is not None else []
     missing = [part for part in parts if not part.running]
-    st.info(
-        f"**Demo mode**: nothing is configured, so this dashboard watches an embedded Mattermost simulator and "
-        f"signed you in automatically as the demo admin @{username}. The README explains how to connect your own "
-        "deployment.",
-        icon=":material/science:",
-    )
-    if not parts:
+    st.info(banner_sentence(username), icon=":material/science:")
+    if demo is None or not parts:
         return
-    with st.expander(f"What the demo started ({len(parts) - len(missing)} of {len(parts)} servers run beside the "
-                     "simulator)", expanded=bool(missing), icon=":material/dns:"):
+    with st.expander(demo.started_line(), expanded=bool(missing), icon=":material/dns:"):
         for part in parts:
             icon = ":material/check_circle:" if part.running else ":material/radio_button_unchecked:"
             line = f"{icon} **{part.name}**: {part.detail}"

@@ -31,8 +31,7 @@ def render_sources(snapshot: Snapshot, labels: dict[str, str]) -> None:
 
 
 def render_verdict(verdict: Verdict) -> None:
-    VERDICT_STYLE[verdict.label](f"**{verdict.headline}**. {verdict.evaluated} checks ran; "
-                                 f"{verdict.unknown} could not be judged for lack of data.")
+    VERDICT_STYLE[verdict.label](stored_view.verdict_sentence(verdict))
     with st.container(horizontal=True):
         st.metric("Score", "n/a" if verdict.score is None else f"{verdict.score}/100", border=True,
                   help="Weighted share of passed checks (critical 50, warning 20, info 5), over checks with data.")
@@ -63,22 +62,20 @@ def _tiles(tiles: list[Tile]) -> None:
             st.metric(tile.label, tile.value, help=tile.help, border=True)
 
 
-MOST_URGENT = 5
 SEVERITY_BADGES = {Severity.CRITICAL: "red", Severity.WARNING: "orange", Severity.INFO: "blue"}
 
 
 def render_most_urgent(findings: list[Finding]) -> None:
-    shown = stored_view.firing(findings)
+    shown, more = stored_view.most_urgent(findings)
     if not shown:
         return
     st.subheader("Most urgent", divider="gray")
-    for finding in shown[:MOST_URGENT]:
+    for finding in shown:
         subject = f" ({finding.subject})" if finding.subject else ""
         st.markdown(f":{SEVERITY_BADGES[finding.severity]}-badge[{finding.severity.value}] **{finding.title}**"
                     f"{subject}: {finding.observed}")
-    if len(shown) > MOST_URGENT:
-        st.caption(f"{len(shown) - MOST_URGENT} more firing: the Findings view lists them all, with mute, "
-                   "acknowledge and incident actions.")
+    if more:
+        st.caption(more)
 
 
 def render_stored_overview(stored: StoredSnapshot, findings: list[Finding]) -> None:
@@ -86,8 +83,7 @@ def render_stored_overview(stored: StoredSnapshot, findings: list[Finding]) -> N
     server = (stored.report or {}).get("server") or {}
     caption = stored_view.server_caption(server)
     if caption is None:
-        st.info("Nothing to show until the Mattermost API answers: it did not in this run, so there is no server "
-                "line; see the sources above.")
+        st.info(stored_view.NO_SERVER_LINE)
     else:
         st.caption(caption)
     figures, missing = stored_view.figure_tiles(stored.figures)
@@ -95,8 +91,7 @@ def render_stored_overview(stored: StoredSnapshot, findings: list[Finding]) -> N
     if missing:
         st.caption(f"Not collected in this run: {', '.join(missing)}.")
     render_most_urgent(findings)
-    st.caption("Usage charts, licence, metrics, database and directory details need the full live facts: pick "
-               "their view above to collect them now.")
+    st.caption(stored_view.LIVE_VIEWS_NOTE)
 
 
 def render_live_note(snapshot: Snapshot) -> None:

@@ -205,6 +205,20 @@ def resume(store: Store, keys: SessionKeys, env: EnvironmentSettings, cookie: st
                        "or reload once the store is back.")
 
 
+def vouches(store: Store, keys: SessionKeys, env: EnvironmentSettings, cookie: str, *, now: datetime) -> bool:
+    """Whether the cookie names a sign-in to `env` that stands and that Mattermost confirmed within RECHECK_AFTER,
+    decided without asking Mattermost (for the server-drawn health preview, which must not wait on it)."""
+    session_id = keys.unsign(env.name, cookie)
+    if session_id is None:
+        return False
+    try:
+        session = rows.find(store, session_id)
+    except StoreError:
+        return False
+    return (session is not None and _standing(session, env, now) is None
+            and now - session.checked_at < RECHECK_AFTER)
+
+
 def keep(store: Store | None, env: EnvironmentSettings, session_id: str, token: str, *,
          now: datetime) -> Refused | None:
     """Why a tab's cookie-backed sign-in no longer holds (signed out elsewhere, expired, revoked), or None.
@@ -287,7 +301,7 @@ _stores: dict[tuple[str | None, str], Store] = {}
 _stores_lock = threading.Lock()
 
 
-def _resources() -> tuple[Settings, Store]:
+def resources() -> tuple[Settings, Store]:
     """The settings and the store, opened once per location; raises SettingsError or StoreError."""
     settings = load_settings()
     url = settings.store_url.get_secret_value() if settings.store_url else None
@@ -304,7 +318,7 @@ async def _start_route(request: Request) -> Response:
         return _page(403, "This sign-in link was opened from another site, so it was not used. Sign in on the "
                           "dashboard itself.", next_path)
     try:
-        settings, store = await run_in_threadpool(_resources)
+        settings, store = await run_in_threadpool(resources)
         made = await run_in_threadpool(start, store, keys_for(settings), request.query_params.get("ticket", ""),
                                        lasts=lifetime(settings), now=utc_now())
     except (SettingsError, StoreError) as exc:
@@ -325,7 +339,7 @@ async def _sign_out_route(request: Request) -> Response:
         return _page(403, "This sign-out link was opened from another site, so it was not used.", next_path)
     ours = {name: value for name, value in request.cookies.items() if name.startswith(COOKIE_PREFIX)}
     try:
-        settings, store = await run_in_threadpool(_resources)
+        settings, store = await run_in_threadpool(resources)
         keys = keys_for(settings)
         for name, value in ours.items():
             session_id = keys.unsign(name.removeprefix(COOKIE_PREFIX), value)
