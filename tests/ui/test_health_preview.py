@@ -3,7 +3,6 @@ simulator, and real sign-in cookies: who gets it, what it says, and that the app
 
 from __future__ import annotations
 
-import os
 import re
 from datetime import timedelta
 
@@ -25,19 +24,12 @@ LABEL = 'Prod <script>alert("x")</script> & co'
 
 
 @pytest.fixture
-async def served(monkeypatch, tmp_path, simulator):
+async def served(monkeypatch, route_environment, simulator):
     """GET / and /health as serve.py mounts them, settings from the environment, one run stored for production."""
-    for name in [n for n in os.environ if n.startswith("MMDASH_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("MMDASH_SECRETS_FILE", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("MMDASH_SQLITE_PATH", str(tmp_path / "store.sqlite3"))
-    monkeypatch.setenv("MMDASH_PRODUCTION__MATTERMOST__URL", simulator.url)
     monkeypatch.setenv("MMDASH_PRODUCTION__LABEL", LABEL)
     monkeypatch.setenv("MMDASH_STAGING__MATTERMOST__URL", simulator.url)
-    monkeypatch.setenv("MMDASH_SESSION_KEY", "k" * 32)
-    monkeypatch.setattr(web_sessions, "_stores", {})
     settings = load_settings()
-    store = open_store(None, sqlite_path=tmp_path / "store.sqlite3")
+    store = open_store(None, sqlite_path=route_environment)
     env = settings.environment("production")
     with_token = env.model_copy(update={"mattermost": env.mattermost.model_copy(
         update={"token": SecretStr(simulator.admin_token)})})
@@ -46,8 +38,6 @@ async def served(monkeypatch, tmp_path, simulator):
     transport = httpx.ASGITransport(app=Starlette(routes=health_preview.routes()))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         yield client, store, simulator
-    for opened in web_sessions._stores.values():
-        opened.close()
     store.close()
 
 

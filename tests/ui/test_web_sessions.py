@@ -4,7 +4,6 @@ revocation, the re-check with Mattermost, and the routes that set and clear the 
 from __future__ import annotations
 
 import logging
-import os
 import shutil
 from datetime import timedelta
 from http.cookies import SimpleCookie
@@ -193,23 +192,14 @@ def test_without_a_session_key_one_key_per_process_is_used_and_said_once(monkeyp
 
 
 @pytest.fixture
-async def served(monkeypatch, tmp_path, simulator):
+async def served(monkeypatch, route_environment):
     """The two routes as serve.py mounts them, with settings from the environment as in production."""
-    for name in [n for n in os.environ if n.startswith("MMDASH_")]:
-        monkeypatch.delenv(name)
-    monkeypatch.setenv("MMDASH_SECRETS_FILE", str(tmp_path / "none.toml"))
-    monkeypatch.setenv("MMDASH_SQLITE_PATH", str(tmp_path / "store.sqlite3"))
-    monkeypatch.setenv("MMDASH_PRODUCTION__MATTERMOST__URL", simulator.url)
-    monkeypatch.setenv("MMDASH_SESSION_KEY", "k" * 32)
     monkeypatch.setenv("MMDASH_SESSION_HOURS", "2")
-    monkeypatch.setattr(web_sessions, "_stores", {})
     monkeypatch.setattr(web_sessions, "_serving", False)
-    store = open_store(None, sqlite_path=tmp_path / "store.sqlite3")
+    store = open_store(None, sqlite_path=route_environment)
     transport = httpx.ASGITransport(app=Starlette(routes=web_sessions.routes()))
     async with httpx.AsyncClient(transport=transport, base_url="http://127.0.0.1") as client:
         yield client, store
-    for opened in web_sessions._stores.values():
-        opened.close()
     store.close()
 
 
