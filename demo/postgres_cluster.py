@@ -18,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import errno
 import fcntl
+import functools
 import hashlib
 import os
 import platform
@@ -152,7 +153,7 @@ class Cluster:
 
     def start(self) -> Running:
         """Start the server, or reuse the one running on this folder; call inside exclusive()."""
-        version = self._version()
+        version = self._version
         running = self.running()
         if running is not None:
             if self._answers(running.socket_dir):
@@ -228,7 +229,9 @@ class Cluster:
 
     # --------------------------------------------------------------------------------------------- inside
 
+    @functools.cached_property
     def _version(self) -> str:
+        # One run of the binary per cluster: start() and every running() need it, and it does not change.
         out = subprocess.run([self._bin("postgres"), "--version"], capture_output=True, text=True, timeout=30)
         return out.stdout.strip().split(")")[-1].strip()
 
@@ -305,7 +308,7 @@ class Cluster:
             return None
         if not _is_postgres(pid):
             return None
-        return Running(pid, socket_dir, self._version(), reused=True)
+        return Running(pid, socket_dir, self._version, reused=True)
 
     def _answers(self, socket_dir: Path) -> bool:
         try:

@@ -31,7 +31,13 @@ from demo import history_seed
 from demo.deployment import effective, running_demo
 from health import history, metric_panels, watch_lease
 from health.history import StoredSnapshot
-from health.run_sources import SERVER_PACKET_DEADLINE_S, SERVER_PACKET_EVERY_S, source_labels, watch_sources
+from health.run_sources import (
+    PACKET_SOURCE,
+    SERVER_PACKET_DEADLINE_S,
+    SERVER_PACKET_EVERY_S,
+    source_labels,
+    watch_sources,
+)
 from health.stored_view import page_holder
 from health.watch_run import RunRecord, record
 from incidents import repository as incident_records
@@ -48,7 +54,6 @@ from simulator import RunningSimulator
 from store import Store, StoreError, open_store
 
 log = logging.getLogger("mmdash.demo.history")
-PACKET_SOURCE = "support_packet"
 SOURCE_LABELS = source_labels()
 # Slow facts, read in the background so no page waits for them: (collector, how often, deadline in s). A real
 # server profiles its CPU for 5 s before it sends a packet; the latest release comes from GitHub through the server.
