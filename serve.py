@@ -5,10 +5,11 @@
 Besides the pages it serves POST /hooks/incidents/<environment>/slash (the /incident slash command),
 POST /hooks/incidents/<environment>/actions (automation), GET /metrics (open findings and collection health for
 Prometheus, read from the store) and GET /healthz (whether this dashboard is usable: mmdash/healthz.py), and
-forwards messages into incident channels. GET / and /health answer the app's page with the last stored health
-snapshot drawn into it, shown until the app draws its own (ui/health_preview.py). With `health.watch_interval`
-set (and always in the demo) it also runs the watcher, which collects every environment on its schedule; several
-replicas sharing one PostgreSQL store still collect each environment once per interval.
+forwards messages into incident channels, reminding their commanders of due status updates. GET / and /health
+answer the app's page with the last stored health snapshot drawn into it, shown until the app draws its own
+(ui/health_preview.py). With `health.watch_interval` set (and always in the demo) it also runs the watcher,
+which collects every environment on its schedule; several replicas sharing one PostgreSQL store still collect
+each environment once per interval.
 """
 
 from __future__ import annotations
@@ -75,6 +76,7 @@ async def lifespan(_app: st.App) -> AsyncIterator[None]:
     if store is not None:
         _runtime = IncidentRuntime(settings, store, functools.partial(effective, settings))
         workers.append(asyncio.create_task(_runtime.run_forwarders(stop)))
+        workers.append(asyncio.create_task(_runtime.run_reminders(stop)))
     if settings is not None and (settings.health.watch_interval or settings.demo):
         workers.append(asyncio.create_task(_watch(settings, store, stop)))
         _served.watcher = healthz.WatcherProgress.of(settings, workers[-1])

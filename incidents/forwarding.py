@@ -162,6 +162,8 @@ class Forwarder:
         try:
             if repository.incidents_enabled(self._store):
                 await self._service.flush_outbox()
+                if self._service.cards is not None:
+                    await self._service.cards.catch_up()  # cards left behind while Mattermost was down
         except (StoreError, IncidentError, MattermostApiError):
             pass  # the outbox keeps what it could not post, and the next run tries again
 

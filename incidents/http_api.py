@@ -2,45 +2,59 @@
 
     POST /hooks/incidents/{environment}/slash    form posted by Mattermost (token checked in incidents.slash)
     POST /hooks/incidents/{environment}/actions  JSON, Authorization: Bearer <incidents.actions_token>
+    POST /hooks/incidents/{environment}/card     the incident card's clicks (incidents/card_actions.py)
+    POST /hooks/incidents/{environment}/dialog   dialog submissions (incidents/dialogs.py)
+    any other method on any path under /hooks/incidents/: 405 with Allow: POST
 
 The app mounts `routes(resolve)`; `resolve` maps an environment name to its settings and incident service, so
-this module holds no configuration of its own. Bodies are small by nature: anything over 64 KB is refused
-before it is parsed.
+this module holds no configuration of its own. Bodies are small by nature: incidents/hook_bodies.py refuses
+anything over 64 KB before it is parsed, and JSON nested too deep before it is decoded.
+
+A caller who is not authenticated learns nothing about which environments exist: an unknown environment answers
+exactly as a known one does to a wrong token (401, the same body). Only an authenticated caller hears more.
+
+The last route `routes()` returns answers 405 to every method but POST under /hooks/incidents/ (Streamlit would
+otherwise answer a GET with the app's page). It never matches a POST, so POST routes listed after it still work;
+a route under /hooks/incidents/ for another method must be listed before it.
 """
 
 from __future__ import annotations
 
 import hmac
-import json
 import logging
+import secrets
 from collections.abc import Callable
 from typing import Any, Literal
 from urllib.parse import parse_qsl
 
-from pydantic import BaseModel, ConfigDict, ValidationError
+from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from starlette.requests import Request
 from starlette.responses import JSONResponse
-from starlette.routing import Route
+from starlette.routing import Match, Route
+from starlette.types import Scope
 
 from incidents import slash
+from incidents.card_actions import interactive_routes
+from incidents.hook_bodies import BodyRefused, parse_json, read_body
 from incidents.mattermost_api import MattermostApiError, MattermostDown
 from incidents.models import Actor, Incident
 from incidents.repository import incidents_enabled, to_body
-from incidents.service import IncidentError, IncidentService, NotAllowed, NotFound, Unavailable
+from incidents.service import CHANNEL_NAME_MAX, IncidentError, IncidentService, NotAllowed, NotFound, Unavailable
 from settings import EnvironmentSettings
 from store import StoreError
 
-MAX_BODY_BYTES = 64 * 1024
 FORM = "application/x-www-form-urlencoded"
+HOOKS = "/hooks/incidents/"
+TEAM_NAME_MAX = 64  # server/public/model/team.go: TeamNameMaxLength
+NO_BEARER = "Send the actions token as 'Authorization: Bearer <token>'."
+NOT_ACCEPTED = ("The Bearer token is not accepted for this URL's environment: send that environment's "
+                "incidents.actions_token (the actions endpoint is off while it is not set).")
+_UNKNOWN = secrets.token_bytes(32)  # compared against for an unknown environment, so it takes as long as a known one
 
 Resolver = Callable[[str], tuple[EnvironmentSettings, IncidentService] | None]
 log = logging.getLogger(__name__)
 _NEEDED = {"start": ("name",), "stage": ("channel_name", "stage"), "item": ("channel_name", "item_action", "item"),
            "end": ("channel_name",)}
-
-
-class _TooLarge(Exception):
-    pass
 
 
 class ActionRequest(BaseModel):
@@ -49,9 +63,10 @@ class ActionRequest(BaseModel):
     model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
     action: Literal["start", "stage", "item", "end"]
-    team: str | None = None  # team name; default: the environment's incidents.team
-    channel_name: str | None = None  # start: the channel to create; others: the incident's channel
-    playbook: str | None = None
+    team: str | None = Field(None, max_length=TEAM_NAME_MAX)  # team name; default: the environment's incidents.team
+    # start: the channel to create; others: the incident's channel (its length is the service's to refuse, 422)
+    channel_name: str | None = None
+    playbook: str | None = Field(None, max_length=CHANNEL_NAME_MAX)  # a playbook id, a slug
     name: str | None = None
     stage: str | None = None
     item_action: Literal["check", "uncheck", "add", "remove"] | None = None
@@ -69,27 +84,52 @@ def routes(resolve: Resolver) -> list[Route]:
         return await _actions(request, resolve)
 
     return [
-        Route("/hooks/incidents/{environment}/slash", slash_endpoint, methods=["POST"]),
-        Route("/hooks/incidents/{environment}/actions", actions_endpoint, methods=["POST"]),
+        Route(HOOKS + "{environment}/slash", slash_endpoint, methods=["POST"]),
+        Route(HOOKS + "{environment}/actions", actions_endpoint, methods=["POST"]),
+        *interactive_routes(resolve),  # the incident card's clicks and the dialogs' submissions
+        # Last, and other hook routes before it: see the module's docstring.
+        _NotPost(HOOKS + "{path:path}", _only_post),
     ]
+
+
+class _NotPost(Route):
+    """Every method but POST, on every path under /hooks/incidents/ (a POST is left to the routes that take it)."""
+
+    def __init__(self, path: str, endpoint: Callable[[Request], Any]) -> None:
+        super().__init__(path, endpoint)
+        self.methods = None  # Starlette would take a function endpoint as GET only: this one takes any method
+
+    def matches(self, scope: Scope) -> tuple[Match, Scope]:
+        if scope["type"] == "http" and scope["method"] == "POST":
+            return Match.NONE, {}
+        return super().matches(scope)
+
+
+async def _only_post(request: Request) -> JSONResponse:
+    return _error(405, f"{request.url.path} is a hook Mattermost and automation post to: send POST, not "
+                       f"{request.method}.", headers={"Allow": "POST"})
 
 
 # ------------------------------------------------------------------------------------------------ slash
 
 async def _slash(request: Request, resolve: Resolver) -> JSONResponse:
     environment = request.path_params["environment"]
-    resolved = resolve(environment)
-    if resolved is None:
-        return _text(404, f"The dashboard has no environment {environment!r}: check the command's request URL.")
-    settings, service = resolved
     if _media_type(request) != FORM:
         return _text(415, f"Send the slash command as {FORM}, as Mattermost does.")
     try:
-        form = dict(parse_qsl((await _body(request)).decode("utf-8"), keep_blank_values=True))
-    except _TooLarge:
-        return _text(413, f"The request is larger than {MAX_BODY_BYTES // 1024} KB.")
+        form = dict(parse_qsl((await read_body(request)).decode("utf-8"), keep_blank_values=True))
+    except BodyRefused as exc:
+        return _text(exc.status, str(exc))
     except UnicodeDecodeError:
         return _text(400, "The form is not UTF-8 text.")
+    resolved = resolve(environment)
+    if resolved is None:
+        hmac.compare_digest(form.get("token", "").encode(), _UNKNOWN)
+        log.warning("slash command refused: environment %r is not configured, or cannot act in Mattermost",
+                    environment)
+        refused = slash.not_accepted()
+        return JSONResponse(refused.body, status_code=refused.status_code)
+    settings, service = resolved
     try:
         enabled = incidents_enabled(service.store)
         answer = await slash.handle(form, service, settings, enabled)
@@ -111,20 +151,18 @@ def _text(status: int, text: str) -> JSONResponse:
 async def _actions(request: Request, resolve: Resolver) -> JSONResponse:
     environment = request.path_params["environment"]
     resolved = resolve(environment)
-    if resolved is None:
-        return _error(404, f"There is no environment {environment!r}.")
+    refused = _check_bearer(request.headers.get("authorization", ""), resolved[0] if resolved else None)
+    if refused or resolved is None:  # an unknown environment has no token to accept
+        log.warning("actions request refused in environment %r: %s", environment, refused)
+        said = NO_BEARER if refused == NO_BEARER else NOT_ACCEPTED
+        return _error(401, said, headers={"WWW-Authenticate": "Bearer"})
     settings, service = resolved
-    refused = _check_bearer(request.headers.get("authorization", ""), settings)
-    if refused:
-        return _error(401, refused, headers={"WWW-Authenticate": "Bearer"})
     if _media_type(request) != "application/json":
         return _error(415, "Send the action as application/json.")
     try:
-        raw = json.loads(await _body(request))
-    except _TooLarge:
-        return _error(413, f"The request is larger than {MAX_BODY_BYTES // 1024} KB.")
-    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
-        return _error(400, f"The body is not valid JSON: {exc}.")
+        raw = parse_json(await read_body(request), "an action is one flat JSON object")
+    except BodyRefused as exc:
+        return _error(exc.status, str(exc))
     problem, action = _validated(raw)
     if action is None:
         return _error(400, problem)
@@ -147,16 +185,17 @@ async def _actions(request: Request, resolve: Resolver) -> JSONResponse:
     return JSONResponse({"ok": True, "incident": to_body(incident)})
 
 
-def _check_bearer(header: str, settings: EnvironmentSettings) -> str | None:
-    expected = settings.incidents.actions_token
-    if expected is None:
-        return (f"The actions endpoint is off for environment {settings.name!r}: set its incidents.actions_token "
-                "and send it as 'Authorization: Bearer <token>'.")
+def _check_bearer(header: str, settings: EnvironmentSettings | None) -> str | None:
+    """Why the caller is not authenticated (NO_BEARER, or a reason for the log only), or None."""
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
-        return "Send the actions token as 'Authorization: Bearer <token>'."
-    if not hmac.compare_digest(token.strip().encode(), expected.get_secret_value().encode()):
-        return "The Bearer token is not this environment's incidents.actions_token."
+        return NO_BEARER
+    expected = settings.incidents.actions_token if settings is not None else None
+    secret = expected.get_secret_value().encode() if expected is not None else _UNKNOWN
+    if not hmac.compare_digest(token.strip().encode(), secret) or expected is None:
+        if settings is None:
+            return "the environment is not configured, or cannot act in Mattermost"
+        return "its incidents.actions_token is not set" if expected is None else "the token does not match"
     return None
 
 
@@ -224,19 +263,6 @@ def _only_playbook(service: IncidentService) -> str:
 
 def _media_type(request: Request) -> str:
     return request.headers.get("content-type", "").split(";")[0].strip().lower()
-
-
-async def _body(request: Request) -> bytes:
-    """The body, refused as soon as it passes the limit so a huge upload is never held in memory."""
-    declared = request.headers.get("content-length", "")
-    if declared.isdigit() and int(declared) > MAX_BODY_BYTES:
-        raise _TooLarge
-    body = bytearray()
-    async for chunk in request.stream():
-        body += chunk
-        if len(body) > MAX_BODY_BYTES:
-            raise _TooLarge
-    return bytes(body)
 
 
 def _error(status: int, error: str, headers: dict[str, str] | None = None) -> JSONResponse:

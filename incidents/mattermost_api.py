@@ -166,6 +166,20 @@ class MattermostApi:
         body = {"channel_id": channel_id, "message": message, "props": props or {}}
         return await self._call("POST", "/posts", body=body, what="post in the channel")
 
+    async def patch_post(self, post_id: str, message: str, props: dict[str, Any]) -> dict[str, Any]:
+        """PUT /posts/{id}/patch: what is given replaces the post's message and props (PostPatch)."""
+        return await self._call("PUT", f"/posts/{post_id}/patch", body={"message": message, "props": props},
+                                what=f"update post {post_id}")
+
+    async def pin_post(self, post_id: str) -> None:
+        await self._call("POST", f"/posts/{post_id}/pin", what=f"pin post {post_id}")
+
+    async def open_dialog(self, trigger_id: str, url: str, dialog: dict[str, Any]) -> None:
+        """POST /actions/dialogs/open (OpenDialogRequest): Mattermost shows the dialog to whoever the trigger id
+        was made for, and later POSTs the SubmitDialogRequest to `url`."""
+        await self._call("POST", "/actions/dialogs/open", body={"trigger_id": trigger_id, "url": url,
+                                                                "dialog": dialog}, what="open a dialog")
+
     async def post(self, post_id: str) -> dict[str, Any]:
         return await self._call("GET", f"/posts/{post_id}", what=f"read post {post_id}")
 

@@ -26,6 +26,8 @@ class EventType(StrEnum):
     MESSAGE_FORWARDED = "message_forwarded"
     WEBHOOK_SENT = "webhook_sent"
     WEBHOOK_FAILED = "webhook_failed"
+    STATUS_UPDATE = "status_update"
+    UPDATE_REMINDER = "update_reminder"
     ENDED = "incident_ended"
 
 

@@ -136,6 +136,13 @@ class PlaybookStage(Strict):
     items: list[Text] = Field(default_factory=list)
 
 
+class RetrospectiveSection(Strict):
+    """One section of the retrospective written after the incident: its heading and what to write there."""
+
+    heading: Text
+    prompt: str = ""
+
+
 class Playbook(Strict):
     version: Literal[1]
     id: Slug
@@ -144,8 +151,14 @@ class Playbook(Strict):
     channel_name_template: ChannelNameTemplate = "incident-{date}-{slug}"
     stages: list[PlaybookStage] = Field(min_length=1)
     broadcast_channels: list[ChannelRef] = Field(default_factory=list)
+    # Status updates (incidents/status_updates.py): the commander is reminded when none was posted for this long.
+    status_update_interval_minutes: int | None = Field(default=None, ge=1, le=24 * 60)
+    # Where status updates are announced besides the incident channel; absent: the broadcast_channels.
+    announcement_channels: list[ChannelRef] | None = None
     forwarding: list[ForwardingRule] = Field(default_factory=list)
     webhooks: list[Webhook] = Field(default_factory=list)
+    # None: the default template of incidents/retrospective.py.
+    retrospective: list[RetrospectiveSection] | None = Field(default=None, min_length=1)
 
 
 def _same(text: str) -> str:

@@ -187,6 +187,12 @@ def outbox(store: Store, environment: str, *, status: str | None = None) -> list
     return sorted(messages, key=lambda m: (m.incident_id, _number(m.key)))
 
 
+def refused_messages(store: Store, environment: str) -> list[OutboxMessage]:
+    """The messages Mattermost will never take (each with its answer in ``error``), for people to see and post
+    by hand: the outbox no longer tries them."""
+    return outbox(store, environment, status=FAILED)
+
+
 def settle_message(store: Store, message: OutboxMessage, *, status: str, actor: str, error: str = "",
                    channel_id: str | None = None) -> None:
     """Mark a queued message sent, failed, or still pending after one more attempt."""

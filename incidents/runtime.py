@@ -12,10 +12,12 @@ import contextlib
 import logging
 from collections.abc import Callable
 
+from incidents.card_posts import CardKeeper, signer_for
 from incidents.forwarding import Forwarder
 from incidents.mattermost_api import MattermostApi, MattermostApiError
 from incidents.playbooks import Playbook, load_playbooks_lenient
 from incidents.service import IncidentService
+from incidents.status_updates import REMIND_EVERY_S, remind_forever
 from incidents.webhooks import WebhookSender
 from settings import EnvironmentSettings, Settings
 from store import Store
@@ -50,7 +52,10 @@ class IncidentRuntime:
             except MattermostApiError as exc:
                 log.warning("incidents in %s cannot act in Mattermost: %s", name, exc)
                 return None
-            service = IncidentService(self.store, api, self._playbooks(env), env.name, webhooks=WebhookSender())
+            cards = CardKeeper(self.store, api, env.name, signer=signer_for(self.settings),
+                               dashboard_url=self.settings.health.dashboard_url)
+            service = IncidentService(self.store, api, self._playbooks(env), env.name, webhooks=WebhookSender(),
+                                      cards=cards)
             self._services[name] = (env, service)
         return self._services[name]
 
@@ -65,6 +70,17 @@ class IncidentRuntime:
             env, service = resolved
             forwarder = Forwarder(service)
             workers.append(forwarder.run_forever(stop, env.incidents.forward_every_seconds))
+        await asyncio.gather(*workers)
+
+    async def run_reminders(self, stop: asyncio.Event) -> None:
+        """Remind commanders of due status updates in every environment that can, every minute until `stop`."""
+        workers = []
+        for name in self.settings.environments:
+            resolved = self.resolve(name)
+            if resolved is None:
+                log.info("no status update reminders in %s: no Mattermost URL or service token", name)
+                continue
+            workers.append(remind_forever(resolved[1], stop, REMIND_EVERY_S))
         await asyncio.gather(*workers)
 
     async def close(self) -> None:

@@ -13,12 +13,13 @@ import contextlib
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING, Any
 
 from incidents import repository
+from incidents.card_posts import answering_click
 from incidents.mattermost_api import MattermostApi, MattermostApiError, MattermostDown
 from incidents.models import Actor, ChecklistItem, EventType, Incident, Stage, TimelineEvent
 from incidents.playbooks import Playbook
@@ -26,6 +27,7 @@ from incidents.playbooks import channel_name as template_channel_name
 from store import ConflictError, Store, StoreError
 
 if TYPE_CHECKING:
+    from incidents.card_posts import CardKeeper
     from incidents.webhooks import WebhookEvent, WebhookSender
 
 log = logging.getLogger(__name__)
@@ -33,9 +35,20 @@ log = logging.getLogger(__name__)
 CHANNEL_NAME_ATTEMPTS = 20  # generated names get -2, -3, ... when taken; a person's own choice is never changed
 DISPLAY_NAME_MAX = 64
 CHANNEL_NAME_MAX = 64
+# What people type is limited so that everything built from it stays within what Mattermost takes; each refusal
+# names its limit. Mattermost counts runes, as len() counts a str's code points. Upstream: server/public/model/
+# post.go (PostMessageMaxRunesV2), channel.go (ChannelPurposeMaxRunes 250), user.go (UserNameMaxLength 64).
+POST_MESSAGE_MAX = 16383  # runes in one post (PostMessageMaxRunesV2)
+NAME_MAX = 200  # incident name: the channel purpose "Incident: <name>" must fit ChannelPurposeMaxRunes (250)
+ITEM_TITLE_MAX = 500  # a checklist item's title, and an item named in check/uncheck/remove
+STAGE_NAME_MAX = 200
+DETAILS_MAX = 8000  # what set the incident off, in its first message beside the checklist
+COMMANDER_MAX = 65  # "@" and a username of UserNameMaxLength
 _CHANNEL_NAME = re.compile(r"^[a-z0-9]+([a-z\-_0-9]+|(__)?)[a-z0-9]*$")
 _USER_ID = re.compile(r"^[a-z0-9]{26}$")
 _NAME_TAKEN = "store.sql_channel.save_channel.exists.app_error"
+OUTBOX_MAX_ATTEMPTS = 10  # tries of a message Mattermost fails on (5xx) while it answers other calls
+_TRY_LATER = frozenset({408, 429})  # request timeout, rate limited: not a refusal
 
 
 class IncidentError(Exception):
@@ -67,13 +80,15 @@ class _Change:
 
 class IncidentService:
     def __init__(self, store: Store, api: MattermostApi, playbooks: dict[str, Playbook], environment: str,
-                 webhooks: WebhookSender | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC)):
+                 webhooks: WebhookSender | None = None, clock: Callable[[], datetime] = lambda: datetime.now(UTC),
+                 cards: CardKeeper | None = None):
         self.store = store
         self.api = api
         self.playbooks = playbooks
         self.environment = environment
         self.webhooks = webhooks
         self.clock = clock
+        self.cards = cards  # the pinned card in each incident channel, redrawn after every change
 
     # -- reading -------------------------------------------------------------------------------------------
 
@@ -95,6 +110,7 @@ class IncidentService:
 
     async def by_channel_name(self, team_id: str, channel_name: str) -> Incident | None:
         wanted = channel_name.removeprefix("~")
+        check_length("channel name", wanted, CHANNEL_NAME_MAX)
         return next((i for i in await self.list_all() if i.team_id == team_id and i.channel_name == wanted), None)
 
     def timeline(self, incident_id: str) -> list[TimelineEvent]:
@@ -125,8 +141,11 @@ class IncidentService:
         name = " ".join(name.split())
         if not name:
             raise IncidentError("Give the incident a name, e.g. /incident start Checkout is down.")
+        check_length("incident name", name, NAME_MAX)
+        check_length("description", details or "", DETAILS_MAX)
         if channel_name is not None:
             channel_name = channel_name.removeprefix("~").strip()
+            check_length("channel name", channel_name, CHANNEL_NAME_MAX)
             _check_channel_name(channel_name)
         if not actor.automation and not await self._in_team(team_id, actor):
             raise NotAllowed(f"@{actor.username} is not a member of this team, so cannot start an incident in it; "
@@ -139,6 +158,8 @@ class IncidentService:
         except BaseException:
             await self._archive_quietly(channel["id"])
             raise
+        if self.cards is not None:
+            await self.cards.publish(incident)
         await self._broadcast(playbook, incident, actor,
                               f"{actor.mention} started the incident **{name}** in ~{incident.channel_name}.")
         await self._call_webhooks(playbook, "started", incident, actor, {})
@@ -209,6 +230,8 @@ class IncidentService:
     # -- changing ------------------------------------------------------------------------------------------
 
     async def change_stage(self, incident_id: str, actor: Actor, to: str) -> Incident:
+        check_length("stage name", to, STAGE_NAME_MAX)
+
         def apply(incident: Incident) -> _Change:
             index = _stage_index(incident, to)
             if index == incident.stage_index:
@@ -221,6 +244,8 @@ class IncidentService:
         return await self._change(incident_id, actor, apply)
 
     async def set_item(self, incident_id: str, actor: Actor, item: str, checked: bool) -> Incident:
+        check_length("checklist item", item, ITEM_TITLE_MAX)
+
         def apply(incident: Incident) -> _Change:
             index, found = _find_item(incident, item)
             if found.checked == checked:
@@ -242,6 +267,8 @@ class IncidentService:
         title = " ".join(title.split())
         if not title:
             raise IncidentError("Give the new checklist item a title.")
+        check_length("checklist item title", title, ITEM_TITLE_MAX)
+        check_length("stage name", stage or "", STAGE_NAME_MAX)
 
         def apply(incident: Incident) -> _Change:
             index = incident.stage_index if stage is None else _stage_index(incident, stage)
@@ -255,6 +282,8 @@ class IncidentService:
         return await self._change(incident_id, actor, apply)
 
     async def remove_item(self, incident_id: str, actor: Actor, item: str) -> Incident:
+        check_length("checklist item", item, ITEM_TITLE_MAX)
+
         def apply(incident: Incident) -> _Change:
             index, found = _find_item(incident, item)
             stage = incident.stages[index]
@@ -266,6 +295,7 @@ class IncidentService:
         return await self._change(incident_id, actor, apply)
 
     async def change_commander(self, incident_id: str, actor: Actor, new_commander: str) -> Incident:
+        check_length("commander", new_commander.strip(), COMMANDER_MAX)
         user = await self._user(new_commander)
 
         async def join(incident: Incident) -> None:
@@ -320,6 +350,8 @@ class IncidentService:
             saved = self._save(change, actor)
         if channel_usable:
             await self._announce(saved, change.summary + ".", actor)
+        if self.cards is not None and answering_click.get() != saved.id:
+            await self.cards.redraw(saved.id)  # a click on the card answers with the redrawn card itself
         if change.webhook is not None:
             await self._call_webhooks(self._playbook(saved.playbook_id), change.webhook, saved, actor, change.details)
         return saved
@@ -333,6 +365,10 @@ class IncidentService:
             raise
         except StoreError as exc:
             raise Unavailable(f"The change could not be saved ({exc}); nothing was changed.") from exc
+
+    async def check_may_change(self, incident: Incident, actor: Actor) -> None:
+        """Raise unless the actor may change the incident (before a form for a change is opened)."""
+        await self._check_may_change(_still_active(incident), actor, False)
 
     async def _check_may_change(self, incident: Incident, actor: Actor, allow_gone_channel: bool) -> bool:
         """Raise unless the actor may change the incident now; answers whether its channel can take messages."""
@@ -356,6 +392,27 @@ class IncidentService:
 
     # -- messages ------------------------------------------------------------------------------------------
 
+    async def post_event(self, incident_id: str, actor: Actor, *, event: EventType, summary: str, message: str,
+                         details: dict[str, Any] | None = None, broadcast: Sequence[str] = (),
+                         broadcast_message: str = "", check: bool = True) -> Incident:
+        """Keep an event that changes no state (a status update) on the timeline, then post ``message`` in the
+        incident channel and ``broadcast_message`` in the ``broadcast`` channels ("team/channel"); what Mattermost
+        does not take waits in the outbox. Checked like a change, except with ``check=False``: the dashboard's own
+        messages (a reminder) have no actor to check and are kept even while Mattermost cannot be asked."""
+        self._require_enabled()
+        await self.flush_outbox()  # messages held back earlier go out before this one, keeping their order
+        incident = _still_active(await self.get(incident_id))
+        channel_usable = await self._check_may_change(incident, actor, False) if check else True
+        try:
+            repository.record_event(self.store, self.environment, incident.id, event=event, summary=summary,
+                                    details=details, user_id=actor.user_id, actor=actor.username)
+        except StoreError as exc:
+            raise Unavailable(f"It could not be saved ({exc}); nothing was posted.") from exc
+        if channel_usable:
+            await self._announce(incident, message, actor)
+        await self._post_to_channels(broadcast, incident, actor, broadcast_message or message)
+        return incident
+
     async def _announce(self, incident: Incident, message: str, actor: Actor) -> None:
         try:
             await self.api.create_post(incident.channel_id, message)
@@ -366,7 +423,10 @@ class IncidentService:
                                      status=_outbox_status(exc))
 
     async def _broadcast(self, playbook: Playbook, incident: Incident, actor: Actor, message: str) -> None:
-        for ref in playbook.broadcast_channels:
+        await self._post_to_channels(playbook.broadcast_channels, incident, actor, message)
+
+    async def _post_to_channels(self, refs: Sequence[str], incident: Incident, actor: Actor, message: str) -> None:
+        for ref in refs:
             try:
                 channel_id = await self._resolve_channel(ref)
                 await self.api.create_post(channel_id, message)
@@ -381,23 +441,45 @@ class IncidentService:
         return (await self.api.channel_by_name(team["id"], channel))["id"]
 
     async def flush_outbox(self) -> int:
-        """Post the messages Mattermost did not take before, oldest first; stops at the first one it still refuses
-        to take (down), marks those it will never take (channel gone) as failed. Answers how many were posted."""
+        """Post the messages Mattermost did not take before, oldest first. Stops at the first one it cannot take
+        yet (down, rate limited), keeping the rest in order; marks as failed, with Mattermost's answer, those it
+        refuses for good (a 4xx: channel gone, message too long) and those it still fails on after
+        OUTBOX_MAX_ATTEMPTS tries while it answers other calls, so none blocks the ones behind it forever.
+        Answers how many were posted."""
         posted = 0
         for message in repository.outbox(self.store, self.environment, status=repository.PENDING):
             try:
                 channel_id = message.channel_id or await self._resolve_channel(message.channel)
                 await self.api.create_post(channel_id, message.message, message.props)
-            except MattermostDown:
-                return posted  # still down: keep the rest in order for the next try
             except MattermostApiError as exc:
-                repository.settle_message(self.store, message, status=repository.FAILED, error=exc.sentence,
-                                          actor="system")
-                continue
-            repository.settle_message(self.store, message, status=repository.SENT, actor="system",
-                                      channel_id=channel_id)
+                if _outbox_status(exc) == repository.FAILED:
+                    self._settle(message, repository.FAILED, exc.sentence)
+                    continue
+                if exc.status in _TRY_LATER or not await self._answering():
+                    return posted  # Mattermost itself cannot take messages now: the next flush tries again
+                if message.attempts + 1 >= OUTBOX_MAX_ATTEMPTS:
+                    self._settle(message, repository.FAILED, f"{exc.sentence} (given up after "
+                                 f"{OUTBOX_MAX_ATTEMPTS} tries while Mattermost answered other calls)")
+                    continue
+                self._settle(message, repository.PENDING, exc.sentence)
+                return posted
+            self._settle(message, repository.SENT, "", channel_id)
             posted += 1
         return posted
+
+    def _settle(self, message: repository.OutboxMessage, status: str, error: str, channel_id: str | None = None
+                ) -> None:
+        with contextlib.suppress(ConflictError):  # another replica flushed it at the same moment
+            repository.settle_message(self.store, message, status=status, error=error, actor="system",
+                                      channel_id=channel_id)
+
+    async def _answering(self) -> bool:
+        """Whether Mattermost answers at all, to tell it being down from it failing on one message."""
+        try:
+            await self.api.me()
+        except MattermostApiError:
+            return False
+        return True
 
     async def _call_webhooks(self, playbook: Playbook, event: WebhookEvent, incident: Incident, actor: Actor,
                              details: dict[str, Any]) -> None:
@@ -449,8 +531,10 @@ class IncidentService:
 
 
 def _outbox_status(exc: MattermostApiError) -> str:
-    """Mattermost being down is worth another try; a refusal (channel archived, no permission) is not."""
-    return repository.PENDING if isinstance(exc, MattermostDown) else repository.FAILED
+    """Mattermost being down, timing out or rate limiting is worth another try; a refusal (any other 4xx: channel
+    archived, no permission, message too long) is not."""
+    try_later = isinstance(exc, MattermostDown) or exc.status in _TRY_LATER
+    return repository.PENDING if try_later else repository.FAILED
 
 
 def _status_was(exc: IncidentError, status: int) -> bool:
@@ -532,9 +616,32 @@ def _check_channel_name(name: str) -> None:
 
 def _start_message(actor: Actor, commander: Actor, playbook: Playbook, incident: Incident,
                    details: str | None = None) -> str:
-    lines = [f"{actor.mention} started the incident **{incident.name}** with the playbook **{playbook.name}**.",
-             *([details.strip()] if details and details.strip() else []),
-             f"Commander: {commander.mention}. Stage: **{incident.stage.name}**.", ""]
-    lines += [f"{n}. [ ] {item.title}" for n, item in enumerate(incident.stage.items, 1)]
-    lines += ["", "Change it with /incident stage next, /incident check <number>, /incident end."]
-    return "\n".join(lines)
+    head = [f"{actor.mention} started the incident **{incident.name}** with the playbook **{playbook.name}**.",
+            *([details.strip()] if details and details.strip() else []),
+            f"Commander: {commander.mention}. Stage: **{incident.stage.name}**.", ""]
+    items = [f"{n}. [ ] {item.title}" for n, item in enumerate(incident.stage.items, 1)]
+    return fit_lines("\n".join(head), items, "\nChange it with /incident stage next, /incident check <number>, "
+                     "/incident end.")
+
+
+def check_length(what: str, value: str, limit: int) -> None:
+    """Refuse text longer than ``limit`` characters (runes, as Mattermost counts them), naming the limit."""
+    if len(value) > limit:
+        raise IncidentError(f"The {what} is {len(value):,} characters long; at most {limit:,} are allowed.")
+
+
+def fit_lines(head: str, lines: Sequence[str], tail: str = "", *, limit: int = POST_MESSAGE_MAX) -> str:
+    """``head``, ``lines`` and ``tail`` one a line, leaving out the last lines ("… and N more") so that the text
+    stays within ``limit`` characters: a long checklist is shortened rather than the whole post refused."""
+    whole = "\n".join([head, *lines, *([tail] if tail else [])])
+    if len(whole) <= limit:
+        return whole
+    room = limit - len(head) - len(tail) - len(f"\n… and {len(lines):,} more\n")
+    kept: list[str] = []
+    for line in lines:
+        if len(line) + 1 > room:
+            break
+        kept.append(line)
+        room -= len(line) + 1
+    more = f"… and {len(lines) - len(kept):,} more"
+    return "\n".join([head, *kept, more, *([tail] if tail else [])])[:limit]

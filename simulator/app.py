@@ -11,7 +11,7 @@ from starlette.responses import Response
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from simulator import api, control, errors, metrics
-from simulator.api import hooks, support_packet
+from simulator.api import commands, hooks, integrations, support_packet
 from simulator.faults import RAW_RESPONSE, REQUEST_ID, FaultMiddleware
 from simulator.ids import random_id
 from simulator.state import SimulatorState
@@ -58,7 +58,8 @@ async def _no_route(request: Request, exc: Exception) -> Response:
 
 def build_app(state: SimulatorState) -> Starlette:
     app = Starlette(
-        routes=[*api.routes(), *hooks.ROUTES, *support_packet.ROUTES, *control.ROUTES, *metrics.ROUTES],
+        routes=[*api.routes(), *integrations.ROUTES, *commands.ROUTES, *hooks.ROUTES, *support_packet.ROUTES,
+                *control.ROUTES, *metrics.ROUTES],
         middleware=[
             Middleware(MattermostHeaders, version_id=state.version_id),
             Middleware(FaultMiddleware, faults=state.faults),

@@ -1,4 +1,10 @@
-"""/__simulator__/faults: change faults from another process (the demo, a shell), admin token required."""
+"""Control endpoints beside the API, admin token required.
+
+/__simulator__/faults changes faults from another process (the demo, a shell). /__simulator__/ephemeral and
+/__simulator__/dialogs show what the websocket would have delivered to one user: the ephemeral posts
+(ephemeral_message events, as post JSON with integrations stripped) and the opened dialogs (open_dialog events:
+the OpenDialogRequest with the client trigger id, its url included), oldest first.
+"""
 
 from __future__ import annotations
 
@@ -11,10 +17,14 @@ from starlette.routing import Route
 
 from simulator import errors
 from simulator.api.common import state
+from simulator.api.posts import post_json
 from simulator.auth import require_admin
 from simulator.faults import CONTROL_PREFIX
+from simulator.messaging import Thread
 
 FAULTS_PATH = CONTROL_PREFIX + "faults"
+EPHEMERAL_PATH = CONTROL_PREFIX + "ephemeral"
+DIALOGS_PATH = CONTROL_PREFIX + "dialogs"
 
 
 def _current(request: Request) -> JSONResponse:
@@ -57,4 +67,28 @@ async def faults_endpoint(request: Request) -> JSONResponse:
     return _current(request)
 
 
-ROUTES = [Route(FAULTS_PATH, faults_endpoint, methods=["GET", "PUT", "DELETE"])]
+def _user_id(request: Request) -> str:
+    user_id = request.query_params.get("user_id", "")
+    if not user_id:
+        raise errors.invalid_param("user_id")
+    return user_id
+
+
+async def ephemeral_endpoint(request: Request) -> JSONResponse:
+    """GET ?user_id=: the ephemeral posts delivered to that user, newest last."""
+    require_admin(request)
+    delivered = state(request).messaging.ephemeral_for(_user_id(request))
+    return JSONResponse([post_json(p, Thread()) for p in delivered])
+
+
+async def dialogs_endpoint(request: Request) -> JSONResponse:
+    """GET ?user_id=: the OpenDialogRequests delivered to that user, newest last."""
+    require_admin(request)
+    return JSONResponse(state(request).messaging.dialogs_for(_user_id(request)))
+
+
+ROUTES = [
+    Route(FAULTS_PATH, faults_endpoint, methods=["GET", "PUT", "DELETE"]),
+    Route(EPHEMERAL_PATH, ephemeral_endpoint, methods=["GET"]),
+    Route(DIALOGS_PATH, dialogs_endpoint, methods=["GET"]),
+]

@@ -54,6 +54,18 @@ class UnknownRoot(MessagingError):
     pass
 
 
+class UnknownPost(MessagingError):
+    pass
+
+
+class PostDeleted(MessagingError):
+    pass
+
+
+class TriggerTaken(MessagingError):
+    pass
+
+
 def valid_channel_name(name: str) -> bool:
     return 0 < len(name) <= CHANNEL_NAME_MAX and _CHANNEL_NAME.match(name) is not None
 
@@ -105,6 +117,62 @@ class Post:
     root_id: str = ""
     type: str = ""
     props: dict[str, Any] = field(default_factory=dict)
+    edit_at: int = 0
+    delete_at: int = 0  # a soft delete, as upstream's: GET answers 404 and listings leave the post out
+    is_pinned: bool = False
+    file_ids: tuple[str, ...] = ()
+
+
+EPHEMERAL_POST_TYPE = "system_ephemeral"  # model.PostTypeEphemeral
+
+
+def generate_action_ids(props: dict[str, Any]) -> dict[str, Any]:
+    """model.Post.GenerateActionIds: every action in props.attachments without an id gets one (on a copy)."""
+    attachments = props.get("attachments")
+    if not isinstance(attachments, list):
+        return dict(props)
+    copied = []
+    for attachment in attachments:
+        if isinstance(attachment, dict) and isinstance(attachment.get("actions"), list):
+            actions = [dict(a, id=a.get("id") or random_id()) if isinstance(a, dict) else a
+                       for a in attachment["actions"]]
+            attachment = dict(attachment, actions=actions)
+        copied.append(attachment)
+    return dict(props, attachments=copied)
+
+
+def post_action(post: Post, action_id: str) -> dict[str, Any] | None:
+    """model.Post.GetAction: the action of that id among the post's attachments."""
+    attachments = post.props.get("attachments")
+    for attachment in attachments if isinstance(attachments, list) else []:
+        actions = attachment.get("actions") if isinstance(attachment, dict) else None
+        for action in actions if isinstance(actions, list) else []:
+            if isinstance(action, dict) and action.get("id") == action_id:
+                return action
+    return None
+
+
+@dataclass(frozen=True)
+class Command:
+    """model.Command: a custom slash command of a team."""
+
+    id: str
+    token: str
+    create_at: int
+    update_at: int
+    creator_id: str
+    team_id: str
+    trigger: str
+    method: str
+    url: str
+    username: str = ""
+    icon_url: str = ""
+    auto_complete: bool = False
+    auto_complete_desc: str = ""
+    auto_complete_hint: str = ""
+    display_name: str = ""
+    description: str = ""
+    delete_at: int = 0
 
 
 @dataclass(frozen=True)
@@ -156,6 +224,10 @@ class Messaging:
         self._threads: dict[str, Thread] = {}
         self._hooks: dict[str, IncomingHook] = {}
         self._pending_post_ids: dict[str, tuple[str, float]] = {}  # pending_post_id -> (post id, expiry)
+        # What the websocket would deliver to one user: ephemeral posts and opened dialogs, oldest first.
+        self._ephemeral: dict[str, list[Post]] = {}
+        self._dialogs: dict[str, list[dict[str, Any]]] = {}
+        self._commands: dict[str, Command] = {}
 
     # ------------------------------------------------------------------------------------------ teams
 
@@ -283,7 +355,7 @@ class Messaging:
                     raise UnknownRoot(root_id)
             stamp = self._stamp(at)
             post = Post(post_id or random_id(), channel_id, user_id, stamp, stamp, message, root_id, type,
-                        dict(props or {}))
+                        generate_action_ids(props or {}))
             self._posts[post.id] = post
             bisect.insort(self._timeline[channel_id], (stamp, post.id))
             if root_id:
@@ -312,6 +384,86 @@ class Messaging:
         post_id, _ = self._pending_post_ids.get(pending_post_id, ("", 0.0))
         earlier = self._posts.get(post_id)
         return earlier if earlier is not None and earlier.user_id == user_id else None
+
+    def update_post(self, post_id: str, *, message: str, props: dict[str, Any], is_pinned: bool,
+                    file_ids: Iterable[str]) -> Post:
+        """app.UpdatePost (not a safe update): message, props (with action ids made), is_pinned and file_ids
+        replaced; edit_at set when the message, the file ids or the attachments changed."""
+        with self._lock:
+            old = self._posts.get(post_id)
+            if old is None:
+                raise UnknownPost(post_id)
+            if old.delete_at:
+                raise PostDeleted(post_id)
+            if self._existing(old.channel_id).delete_at:
+                raise ChannelArchived(old.channel_id)
+            stamp = self._stamp(None)
+            new_props, new_files = generate_action_ids(props), tuple(file_ids)
+            edited = message != old.message or new_files != old.file_ids or \
+                new_props.get("attachments") != old.props.get("attachments")  # Post.AttachmentsEqual
+            post = replace(old, message=message, props=new_props, is_pinned=is_pinned, file_ids=new_files,
+                           update_at=stamp, edit_at=stamp if edited else old.edit_at)
+            self._posts[post_id] = post
+        return post
+
+    def delete_post(self, post_id: str) -> Post:
+        """app.DeletePost: a soft delete of the post and, for a root, of its replies (delete_at = update_at)."""
+        with self._lock:
+            post = self._posts.get(post_id)
+            if post is None or post.delete_at:
+                raise UnknownPost(post_id)
+            stamp = self._stamp(None)
+            for other in [p for p in self._posts.values() if p.id == post_id or (p.root_id == post_id)]:
+                if not other.delete_at:
+                    self._posts[other.id] = replace(other, delete_at=stamp, update_at=stamp)
+            if post.root_id:
+                thread = self._threads.get(post.root_id, Thread())
+                self._threads[post.root_id] = Thread(max(thread.reply_count - 1, 0), thread.last_reply_at)
+            return self._posts[post_id]
+
+    # ---------------------------------------------------------------- what the websocket would deliver
+
+    def send_ephemeral(self, user_id: str, *, channel_id: str, message: str, root_id: str = "",
+                       props: dict[str, Any] | None = None) -> Post:
+        """app.SendEphemeralPost: a post only `user_id` sees (the ephemeral_message event), never stored."""
+        with self._lock:
+            post = Post(random_id(), channel_id, user_id, self._stamp(None), 0, message, root_id, EPHEMERAL_POST_TYPE,
+                        generate_action_ids(props or {}))
+            self._ephemeral.setdefault(user_id, []).append(post)
+        return post
+
+    def ephemeral_for(self, user_id: str) -> list[Post]:
+        with self._lock:
+            return list(self._ephemeral.get(user_id, []))
+
+    def open_dialog(self, user_id: str, request: dict[str, Any]) -> None:
+        """The open_dialog event of app.OpenInteractiveDialog, as delivered to `user_id`."""
+        with self._lock:
+            self._dialogs.setdefault(user_id, []).append(request)
+
+    def dialogs_for(self, user_id: str) -> list[dict[str, Any]]:
+        with self._lock:
+            return list(self._dialogs.get(user_id, []))
+
+    # ------------------------------------------------------------------------------- slash commands
+
+    def create_command(self, *, team_id: str, creator_id: str, trigger: str, method: str, url: str,
+                       **fields: Any) -> Command:
+        """Store().Command().Save after app.createCommand's uniqueness check (triggers are per team)."""
+        with self._lock:
+            if any(c.team_id == team_id and c.trigger == trigger and not c.delete_at
+                   for c in self._commands.values()):
+                raise TriggerTaken(trigger)
+            stamp = self._stamp(None)
+            command = Command(random_id(), random_id(), stamp, stamp, creator_id, team_id, trigger, method, url,
+                              **fields)
+            self._commands[command.id] = command
+        return command
+
+    def commands(self, team_id: str) -> list[Command]:
+        with self._lock:
+            found = [c for c in self._commands.values() if c.team_id == team_id and not c.delete_at]
+        return sorted(found, key=lambda c: (c.create_at, c.id))
 
     # ---------------------------------------------------------------------------------- incoming hooks
 
@@ -343,32 +495,35 @@ class Messaging:
     def page(self, channel_id: str, page: int, per_page: int) -> PostPage:
         """Newest first, `page` pages of `per_page` skipped."""
         with self._lock:
-            ids = [post_id for _, post_id in reversed(self._timeline.get(channel_id, []))]
+            ids = self._live_ids(channel_id, newest_first=True)
             return self._page_of(ids, page * per_page, per_page, ids)
 
     def before(self, channel_id: str, post_id: str, page: int, per_page: int) -> PostPage:
         """Posts older than `post_id`, newest first; unknown anchors select nothing, as in SQL."""
         with self._lock:
-            ids = [i for _, i in reversed(self._timeline.get(channel_id, []))]
-            if post_id not in ids:
+            everything = [i for _, i in reversed(self._timeline.get(channel_id, []))]
+            if post_id not in everything:
                 return PostPage([], "", "", False)
-            older = ids[ids.index(post_id) + 1:]
+            ids = self._live_ids(channel_id, newest_first=True)
+            older = [i for i in everything[everything.index(post_id) + 1:] if not self._posts[i].delete_at]
             return self._page_of(older, page * per_page, per_page, ids)
 
     def after(self, channel_id: str, post_id: str, page: int, per_page: int) -> PostPage:
         """Posts newer than `post_id`: the `per_page` closest to it, answered newest first."""
         with self._lock:
-            ids = [i for _, i in self._timeline.get(channel_id, [])]
-            if post_id not in ids:
+            everything = [i for _, i in self._timeline.get(channel_id, [])]
+            if post_id not in everything:
                 return PostPage([], "", "", False)
-            newer = ids[ids.index(post_id) + 1:]
+            ids = self._live_ids(channel_id, newest_first=False)
+            newer = [i for i in everything[everything.index(post_id) + 1:] if not self._posts[i].delete_at]
             chosen = newer[page * per_page:(page + 1) * per_page]
             more = len(newer) > (page + 1) * per_page
             return self._cursor_page(list(reversed(chosen)), list(reversed(ids)), more)
 
     def since(self, channel_id: str, since: int) -> list[Post]:
         """Posts updated after `since` (exclusive, like the server), with the roots of any replies among them,
-        newest first. Mattermost caps the answer at SINCE_LIMIT without saying which posts it keeps; the
+        newest first. Deleted posts are among them (with their delete_at), as in upstream's GetPostsSince, so a poller
+        learns of deletions. Mattermost caps the answer at SINCE_LIMIT without saying which posts it keeps; the
         simulator keeps the earliest-updated, so a poller that advances `since` catches up over a few polls."""
         with self._lock:
             changed = [self._posts[i] for _, i in self._timeline.get(channel_id, [])
@@ -379,6 +534,12 @@ class Messaging:
                 if p.root_id and p.root_id in self._posts:
                     kept.setdefault(p.root_id, self._posts[p.root_id])
         return sorted(kept.values(), key=lambda p: (p.create_at, p.id), reverse=True)
+
+    def _live_ids(self, channel_id: str, *, newest_first: bool) -> list[str]:
+        """The channel's posts that are not deleted (call with the lock held): the store's DeleteAt = 0."""
+        timeline = self._timeline.get(channel_id, [])
+        ordered = reversed(timeline) if newest_first else iter(timeline)
+        return [i for _, i in ordered if not self._posts[i].delete_at]
 
     def _page_of(self, candidates: list[str], offset: int, limit: int, newest_first: list[str]) -> PostPage:
         window = candidates[offset:offset + limit]

@@ -3,9 +3,13 @@
 from __future__ import annotations
 
 from types import TracebackType
+from typing import Any
 
+from simulator.api.posts import post_json
 from simulator.app import build_app
 from simulator.faults import MAX_HANG_S, Faults
+from simulator.ids import random_id
+from simulator.messaging import Thread
 from simulator.model import Scenario
 from simulator.scenarios import build_scenario
 from simulator.state import Credentials, SimulatorState
@@ -72,6 +76,31 @@ class RunningSimulator:
     @property
     def user_email(self) -> str:
         return self._state.credentials.user_email
+
+    def token_for(self, username: str) -> str:
+        """A session token for any scenario account (what POST /users/login would hand out)."""
+        account = next((a for a in self._state.scenario.accounts if a.username == username), None)
+        if account is None:
+            raise KeyError(f"no account {username!r} in scenario {self.scenario!r}")
+        token = random_id()
+        self._state.sessions.add(token, account)
+        return token
+
+    def account_id(self, username: str) -> str:
+        return next(a.id for a in self._state.scenario.accounts if a.username == username)
+
+    def mint_trigger_id(self, user_id: str, issued_at_ms: int | None = None) -> str:
+        """A trigger id signed with this run's key, as a click or a command would make it; `issued_at_ms`
+        backdates it (to test expiry)."""
+        return self._state.trigger_ids.generate(user_id, issued_at_ms)[1]
+
+    def ephemeral_for(self, user_id: str) -> list[dict[str, Any]]:
+        """The ephemeral posts delivered to a user, newest last (GET /__simulator__/ephemeral?user_id=)."""
+        return [post_json(p, Thread()) for p in self._state.messaging.ephemeral_for(user_id)]
+
+    def dialogs_for(self, user_id: str) -> list[dict[str, Any]]:
+        """The dialogs opened for a user, newest last (GET /__simulator__/dialogs?user_id=)."""
+        return self._state.messaging.dialogs_for(user_id)
 
     def metrics_url(self, node: str | None = None) -> str:
         """One node's Prometheus metrics listener (a real cluster has one per node, on :8067)."""

@@ -12,6 +12,7 @@ from simulator.faults import Faults
 from simulator.model import Scenario
 from simulator.sanitize import sanitize_config
 from simulator.server_config import build_config, client_config, client_config_hash
+from simulator.trigger_ids import TriggerIds
 
 
 @dataclass(frozen=True)
@@ -59,6 +60,12 @@ class SimulatorState:
         self.sessions.add(self.credentials.user_token, user)
         self.messaging = messaging.seeded(scenario)
         self.playbooks = playbook_runs.seeded(scenario, self.messaging)
+        self.trigger_ids = TriggerIds()  # the asymmetric signing key: new on every start
+
+    def outgoing_timeout_s(self) -> float:
+        """ServiceSettings.OutgoingIntegrationRequestsTimeout (upstream's default: 30 s): the timeout of calls to
+        integrations and the lifetime of a trigger id."""
+        return float(self.config["ServiceSettings"].get("OutgoingIntegrationRequestsTimeout", 30))
 
     def patch_config(self, patch: dict[str, Any]) -> None:
         """Apply a partial config, as PUT /config/patch does (masked secrets in the patch keep the old value)."""

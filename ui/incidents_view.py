@@ -1,4 +1,5 @@
-"""Streamlit panels of the incidents page: run incidents in Mattermost channels, and review their timelines.
+"""Streamlit panels of the incidents page: run incidents in Mattermost channels, list and review them afterwards
+(timelines, retrospectives, figures across incidents).
 
 Every action goes through incidents.service with the signed-in admin as the actor, so the page, the slash command
 and automation share one set of rules (who may change what, messages in the channel, the timeline).
@@ -8,19 +9,22 @@ from __future__ import annotations
 
 import dataclasses
 from collections.abc import Awaitable, Callable
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import TypeVar
 
 import pandas as pd
 import streamlit as st
 
 from collectors.runner import run_async, tls_for
-from incidents import playbooks_plugin, repository, timeline
+from incidents import incident_metrics, playbooks_plugin, repository, retrospective, timeline
+from incidents.card_posts import CardKeeper, signer_for
 from incidents.mattermost_api import MattermostApi, MattermostApiError
 from incidents.models import Actor, Incident, TimelineEvent
 from incidents.playbooks import Playbook, channel_name, load_playbooks_lenient
 from incidents.service import IncidentError, IncidentService
 from incidents.webhooks import WebhookSender
+from store import ConflictError
+from ui import incident_charts
 from ui.context import PageContext, effective_environment, token_fingerprint
 
 T = TypeVar("T")
@@ -49,7 +53,10 @@ def call(context: PageContext, books: dict[str, Playbook], action: Callable[[Inc
 
     async def run() -> T:
         async with MattermostApi.from_settings(env.mattermost, _token(context)) as api:
-            return await action(IncidentService(context.store, api, books, env.name, webhooks=WebhookSender()))
+            cards = CardKeeper(context.store, api, env.name, signer=signer_for(context.settings),
+                               dashboard_url=context.settings.health.dashboard_url)
+            return await action(IncidentService(context.store, api, books, env.name, webhooks=WebhookSender(),
+                                                cards=cards))
 
     try:
         return run_async(run())
@@ -74,10 +81,17 @@ def _usernames(env_name: str, user_ids: tuple[str, ...], _context: PageContext) 
     return {user["id"]: user["username"] for user in users}
 
 
+def _people(incidents: list[Incident], events: list[TimelineEvent]) -> tuple[str, ...]:
+    """The commanders, the people who checked items and who acted."""
+    return tuple(sorted({i.commander_id for i in incidents}
+                        | {item.checked_by for i in incidents for s in i.stages for item in s.items if item.checked_by}
+                        | {e.actor for e in events if len(e.actor) == 26}))
+
+
 def usernames(context: PageContext, incidents: list[Incident], events: list[TimelineEvent] = ()) -> dict[str, str]:
-    ids = {i.commander_id for i in incidents} | {e.actor for e in events if len(e.actor) == 26}
+    """User id -> username for everyone the incidents and events name: one batch call."""
     try:
-        return _usernames(context.env.name, tuple(sorted(ids)), context)
+        return _usernames(context.env.name, _people(incidents, events), context)
     except IncidentError:
         return {}  # ids stay readable enough; the page shows the reason elsewhere
 
@@ -310,3 +324,222 @@ def render_playbooks(books: dict[str, Playbook]) -> None:
             if book.webhooks:
                 st.markdown(f"{len(book.webhooks)} outgoing webhook(s) on: "
                             + "; ".join(", ".join(w.events) for w in book.webhooks))
+
+
+# ------------------------------------------------------------------------------------------ every incident
+
+STATES = ("All", "Active", "Ended")
+_WHEN = st.column_config.DatetimeColumn(format="YYYY-MM-DD HH:mm z")
+
+
+@dataclasses.dataclass(frozen=True)
+class ListFilter:
+    """What the list shows; empty tuples and None mean no filter on that field."""
+
+    teams: tuple[str, ...] = ()
+    state: str = "All"
+    commanders: tuple[str, ...] = ()
+    playbooks: tuple[str, ...] = ()
+    since: date | None = None  # start day (UTC), inclusive
+    until: date | None = None
+
+
+def filter_incidents(incidents: list[Incident], chosen: ListFilter) -> list[Incident]:
+    def wanted(incident: Incident) -> bool:
+        day = incident.started_at.astimezone(UTC).date()
+        return ((not chosen.teams or incident.team_id in chosen.teams)
+                and (chosen.state == "All" or incident.active == (chosen.state == "Active"))
+                and (not chosen.commanders or incident.commander_id in chosen.commanders)
+                and (not chosen.playbooks or incident.playbook_id in chosen.playbooks)
+                and (chosen.since is None or day >= chosen.since)
+                and (chosen.until is None or day <= chosen.until))
+
+    return [incident for incident in incidents if wanted(incident)]
+
+
+def incident_list(incidents: list[Incident], names: dict[str, str], teams: dict[str, str],
+                  books: dict[str, Playbook], now: datetime) -> pd.DataFrame:
+    """One row per incident, built in one go from the store's incidents: no call per row."""
+    return pd.DataFrame({
+        "Incident": [i.name for i in incidents],
+        "State": ["active" if i.active else "ended" for i in incidents],
+        "Team": [teams.get(i.team_id, i.team_id) for i in incidents],
+        "Playbook": [books[i.playbook_id].name if i.playbook_id in books else i.playbook_id for i in incidents],
+        "Commander": ["@" + names[i.commander_id] if i.commander_id in names else i.commander_id
+                      for i in incidents],
+        "Stage": [f"{i.stage_index + 1}/{len(i.stages)} {i.stage.name}" for i in incidents],
+        "Started": pd.to_datetime([i.started_at for i in incidents], utc=True),
+        "Ended": pd.to_datetime([i.ended_at for i in incidents], utc=True),
+        "Duration": [_age(i, now) for i in incidents],
+    }, columns=["Incident", "State", "Team", "Playbook", "Commander", "Stage", "Started", "Ended", "Duration"])
+
+
+@st.cache_data(ttl=300, show_spinner=False)
+def _team_names(env_name: str, fingerprint: str, _context: PageContext) -> dict[str, str]:
+    teams = call(_context, {}, lambda service: service.api.teams())
+    return {team["id"]: team["display_name"] for team in teams}
+
+
+def people_and_teams(context: PageContext, incidents: list[Incident]) -> tuple[dict[str, str], dict[str, str], str]:
+    """Usernames and team names (by id) in two batch calls, and why not ("" when Mattermost answered): without
+    them the list shows ids rather than waiting for Mattermost once per row."""
+    try:
+        return (_usernames(context.env.name, _people(incidents, []), context),
+                _team_names(context.env.name, token_fingerprint(_token(context)), context), "")
+    except IncidentError as exc:
+        return {}, {}, str(exc)
+
+
+def render_list(context: PageContext, books: dict[str, Playbook]) -> None:
+    incidents = repository.list_incidents(context.store, context.env.name)
+    if not incidents:
+        st.info("No incidents yet. Start one under Start, or with `/incident start` in Mattermost.")
+        return
+    names, teams, problem = people_and_teams(context, incidents)
+    if problem:
+        st.caption(f"People and teams show as ids: {problem}")
+    team_box, state_box, commander_box, playbook_box, date_box = st.columns([2, 3, 2, 2, 3])
+    chosen_teams = team_box.multiselect("Team", sorted({i.team_id for i in incidents}), key="list-teams",
+                                        format_func=lambda t: teams.get(t, t))
+    state = state_box.segmented_control("State", STATES, default="All", key="list-state") or "All"
+    chosen_commanders = commander_box.multiselect(
+        "Commander", sorted({i.commander_id for i in incidents}, key=lambda c: names.get(c, c)),
+        key="list-commanders", format_func=lambda c: "@" + names[c] if c in names else c)
+    chosen_books = playbook_box.multiselect("Playbook", sorted({i.playbook_id for i in incidents}),
+                                            key="list-playbooks",
+                                            format_func=lambda b: books[b].name if b in books else b)
+    first, last = (min(i.started_at for i in incidents).astimezone(UTC).date(),
+                   max(i.started_at for i in incidents).astimezone(UTC).date())
+    days = date_box.date_input("Started between", value=(first, last), key="list-dates")
+    days = days if isinstance(days, tuple) else (days,)
+    chosen = ListFilter(tuple(chosen_teams), state, tuple(chosen_commanders), tuple(chosen_books),
+                        days[0] if days else None, days[1] if len(days) > 1 else None)
+    shown = filter_incidents(incidents, chosen)
+    st.caption(f"{len(shown)} of {len(incidents)} incidents, newest first.")
+    st.dataframe(incident_list(shown, names, teams, books, datetime.now(UTC)), hide_index=True, width="stretch",
+                 key="incident-list", column_config={"Started": _WHEN, "Ended": _WHEN})
+
+
+def render_refused(context: PageContext) -> None:
+    """Channel messages Mattermost refused for good: shown with the reason, so nobody waits for them."""
+    refused = repository.outbox(context.store, context.env.name, status=repository.FAILED)
+    if not refused:
+        return
+    st.warning(f"Mattermost refused {len(refused)} channel message(s) for good; they will not be posted. "
+               "Post what still matters by hand.", icon=":material/block:")
+    incidents = {i: repository.load(context.store, context.env.name, i) for i in {m.incident_id for m in refused}}
+    with st.expander("Refused messages"):
+        st.dataframe(pd.DataFrame([{
+            "Incident": incidents[m.incident_id].name if incidents[m.incident_id] else m.incident_id,
+            "Channel": m.channel or m.channel_id, "Message": m.message, "Why": m.error, "Attempts": m.attempts,
+        } for m in refused]), hide_index=True, width="stretch", key="refused-messages")
+
+
+# ------------------------------------------------------------------------------------------ retrospectives
+
+def render_retrospective(context: PageContext, books: dict[str, Playbook]) -> None:
+    ended = [i for i in repository.list_incidents(context.store, context.env.name) if not i.active]
+    if not ended:
+        st.info("No incident has ended yet. A retrospective is written once its incident has ended.")
+        return
+    by_id = {incident.id: incident for incident in ended}
+    chosen = st.selectbox("Ended incident", list(by_id), key="retro-incident", format_func=lambda i: (
+        f"{by_id[i].name} · ended {by_id[i].ended_at:%Y-%m-%d %H:%M} UTC"))
+    incident = by_id[chosen]
+    events = repository.timeline(context.store, context.env.name, incident.id)
+    try:
+        retro = retrospective.build(context.store, incident, events, books.get(incident.playbook_id))
+    except retrospective.NotEnded as exc:
+        st.info(str(exc))
+        return
+    names = usernames(context, [incident], events)
+    # The form edits the version first read here; a save on top of someone else's is refused, not merged.
+    base = f"retro-base-{incident.id}"
+    keys = [f"retro-{incident.id}-{n}" for n in range(len(retro.sections))]
+    based_on = dataclasses.replace(retro, version=st.session_state.setdefault(base, retro.version))
+    saved_note = st.empty()  # filled once this run's save, if any, is done
+    with st.form(f"retro-form-{incident.id}", border=False):
+        texts = [st.text_area(section.heading, value=section.text, placeholder=section.prompt, key=key, height=120)
+                 for section, key in zip(retro.sections, keys, strict=True)]
+        save = st.form_submit_button("Save retrospective", type="primary")
+    st.button("Reload (drops what you typed)", key=f"retro-reload-{incident.id}", on_click=_forget,
+              args=([base, *keys],))
+    if save:
+        try:
+            retro = retrospective.save(context.store, based_on, texts, actor=context.actor)
+        except ConflictError:
+            st.error("Someone else saved this retrospective after you opened it, so yours was not saved and "
+                     "theirs is kept. Your text is still in the form: copy what you need, then reload to see theirs.")
+        else:
+            st.session_state[base] = retro.version
+            st.toast("Retrospective saved.")
+    if retro.updated_at:
+        saved_note.caption(f"Last saved by {retro.updated_by} at {retro.updated_at:%Y-%m-%d %H:%M} UTC.")
+    render_retrospective_facts(retro, names)
+    stem = f"retrospective-{incident.channel_name or incident.id}"
+    with st.container(horizontal=True):
+        st.download_button("Markdown", retrospective.to_markdown(retro, names), file_name=f"{stem}.md",
+                           mime="text/markdown", icon=":material/download:", on_click="ignore",
+                           key=f"retro-md-{incident.id}")
+        st.download_button("HTML (printable)", retrospective.to_html(retro, names), file_name=f"{stem}.html",
+                           mime="text/html", icon=":material/download:", on_click="ignore",
+                           key=f"retro-html-{incident.id}")
+
+
+def _forget(keys: list[str]) -> None:
+    for key in keys:
+        st.session_state.pop(key, None)
+
+
+def render_retrospective_facts(retro: retrospective.Retrospective, names: dict[str, str]) -> None:
+    def who(user_id: str | None) -> str:
+        return "@" + names[user_id] if user_id in names else (user_id or "?")
+
+    st.subheader("Time in each stage")
+    st.dataframe(pd.DataFrame({
+        "Stage": [s.name for s in retro.stages],
+        "From": pd.to_datetime([s.start for s in retro.stages], utc=True),
+        "To": pd.to_datetime([s.end for s in retro.stages], utc=True),
+        "Duration": [timeline.format_duration(s.duration) for s in retro.stages],
+    }), hide_index=True, height="content", key="retro-stages", column_config={"From": _WHEN, "To": _WHEN})
+    st.subheader("Checklist")
+    st.dataframe(pd.DataFrame({
+        "Stage": [i.stage for i in retro.checklist], "Item": [i.title for i in retro.checklist],
+        "Checked by": [who(i.checked_by) if i.checked_at else "" for i in retro.checklist],
+        "When": pd.to_datetime([i.checked_at for i in retro.checklist], utc=True),
+    }), hide_index=True, height="content", key="retro-checklist", column_config={"When": _WHEN})
+    if retro.unchecked:
+        st.caption("Left unchecked: " + "; ".join(f"{i.stage}: {i.title}" for i in retro.unchecked))
+    with st.expander(f"Timeline ({len(retro.timeline)} events)"):
+        st.dataframe(timeline.event_frame(with_names(list(retro.timeline), names)), hide_index=True,
+                     width="stretch", key="retro-timeline")
+
+
+# ------------------------------------------------------------------------------------ figures across incidents
+
+def render_metrics_across(context: PageContext, books: dict[str, Playbook]) -> None:
+    figures = incident_metrics.figures_from_store(context.store, context.env.name)
+    if figures.incidents.empty:
+        st.info("No incidents yet, so there is nothing to measure.")
+        return
+    st.caption("Per playbook and per month (UTC) the incident started in. Time to acknowledge: from the start to "
+               "the first change a person made (stage, checklist or commander). Time to resolve: from the start to "
+               "the end. Median and p90 (90th percentile); stage times count ended incidents only.")
+    names = {book_id: book.name for book_id, book in books.items()}
+    st.plotly_chart(incident_charts.count_chart(figures.summary, names), width="stretch", key="metrics-count")
+    left, right = st.columns(2)
+    left.plotly_chart(incident_charts.duration_chart(figures.summary, "acknowledge", names), width="stretch",
+                      key="metrics-acknowledge")
+    right.plotly_chart(incident_charts.duration_chart(figures.summary, "resolve", names), width="stretch",
+                       key="metrics-resolve")
+    overall = incident_metrics.stage_summary(figures.stages, per_month=False)
+    if overall.empty:
+        st.caption("No incident has ended yet, so there are no stage times.")
+    else:
+        st.plotly_chart(incident_charts.stage_chart(overall, names), width="stretch", key="metrics-stages")
+    table = figures.summary.assign(playbook_id=figures.summary["playbook_id"].map(lambda b: names.get(b, b)))
+    st.dataframe(table.rename(columns={
+        "playbook_id": "Playbook", "month": "Month", "incidents": "Incidents", "ended": "Ended",
+        "acknowledge_median_min": "Acknowledge median (min)", "acknowledge_p90_min": "Acknowledge p90 (min)",
+        "resolve_median_min": "Resolve median (min)", "resolve_p90_min": "Resolve p90 (min)"}).round(1),
+        hide_index=True, width="stretch", key="metrics-table")

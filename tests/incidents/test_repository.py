@@ -83,6 +83,16 @@ def test_outbox_keeps_order_past_nine_and_settles(store):
     assert [(m.channel, m.error) for m in failed] == [("ops/ops-alerts", "Channel does not exist.")]
 
 
+def test_refused_messages_are_the_failed_ones_with_mattermosts_answer(store):
+    repository.queue_message(store, "production", "inc", channel_id="c" * 26, message="waiting", actor="dana")
+    repository.queue_message(store, "production", "inc", channel_id="c" * 26, message="too long", actor="dana",
+                             status=repository.FAILED, error="Mattermost answered HTTP 400 (Invalid message).")
+    repository.queue_message(store, "staging", "inc", channel_id="c" * 26, message="elsewhere", actor="dana",
+                             status=repository.FAILED)
+    refused = repository.refused_messages(store, "production")
+    assert [(m.message, m.error) for m in refused] == [("too long", "Mattermost answered HTTP 400 (Invalid message).")]
+
+
 def test_feature_toggle_defaults_on_and_keeps_data(store):
     assert repository.incidents_enabled(store)
     saved = repository.save(store, _incident(), **_event(EventType.STARTED), actor="dana")

@@ -12,7 +12,16 @@ from incidents import repository
 from incidents.mattermost_api import MattermostApi
 from incidents.models import Actor
 from incidents.playbooks import Playbook
-from incidents.service import IncidentError, IncidentService, NotAllowed, NotFound, Unavailable
+from incidents.service import (
+    DETAILS_MAX,
+    OUTBOX_MAX_ATTEMPTS,
+    POST_MESSAGE_MAX,
+    IncidentError,
+    IncidentService,
+    NotAllowed,
+    NotFound,
+    Unavailable,
+)
 from incidents.webhooks import WebhookSender
 
 NOW = datetime(2026, 3, 1, 9, 30, tzinfo=UTC)
@@ -261,3 +270,94 @@ async def test_webhook_outcomes_are_timeline_events(store, admin_api, admin, tea
     failed = service.timeline(incident.id)[-1]
     assert failed.summary == ("The ended event was not delivered: "
                               "The webhook https://down.example.com/in answered HTTP 500.")
+
+
+# ------------------------------------------------------------------------------------ outbox and limits
+
+async def test_a_message_mattermost_refuses_for_good_is_failed_and_does_not_block_the_rest(service, admin_api,
+                                                                                         admin, team):
+    """simulator/api/posts.py, like server/public/model/post.go, answers 400 (model.post.is_valid.msg.app_error)
+    to a message over PostMessageMaxRunesV2: such a message is marked failed with that answer, and the ones
+    queued behind it are posted."""
+    incident = await service.start(admin, team_id=team.id, playbook_id="outage", name=_name())
+    for message in ("x" * (POST_MESSAGE_MAX + 1), "after the long one"):  # queued while Mattermost was down
+        repository.queue_message(service.store, ENVIRONMENT, incident.id, channel_id=incident.channel_id,
+                                 message=message, actor=admin.username)
+    assert await service.flush_outbox() == 1
+    assert (await _messages(admin_api, incident.channel_id))[-1] == "after the long one"
+    [refused] = repository.refused_messages(service.store, ENVIRONMENT)
+    assert len(refused.message) == POST_MESSAGE_MAX + 1
+    assert refused.error == "Could not post in the channel: Mattermost answered HTTP 400 (Invalid message)."
+    assert service.pending_messages() == 0
+
+
+async def test_rate_limiting_is_tried_again_not_failed(simulator, service, admin, team):
+    incident = await service.start(admin, team_id=team.id, playbook_id="outage", name=_name())
+    simulator.faults.set("/api/v4/posts", status=429)
+    await service.change_stage(incident.id, admin, "next")
+    assert service.pending_messages(incident.id) == 1 and await service.flush_outbox() == 0
+    simulator.faults.clear()
+    assert await service.flush_outbox() == 1
+    assert repository.refused_messages(service.store, ENVIRONMENT) == []
+
+
+async def test_a_message_mattermost_keeps_failing_on_is_given_up_after_some_tries(simulator, service, admin_api,
+                                                                                admin, team):
+    """A 5xx for one message while Mattermost answers other calls: after OUTBOX_MAX_ATTEMPTS tries it is failed,
+    so it does not hold back the messages behind it forever."""
+    incident = await service.start(admin, team_id=team.id, playbook_id="outage", name=_name())
+    simulator.faults.set("/api/v4/posts", status=500)
+    await service.change_stage(incident.id, admin, "next")
+    for _ in range(OUTBOX_MAX_ATTEMPTS - 1):
+        assert await service.flush_outbox() == 0
+    [refused] = repository.refused_messages(service.store, ENVIRONMENT)
+    assert refused.error.endswith(f"(given up after {OUTBOX_MAX_ATTEMPTS} tries while Mattermost answered other "
+                                  "calls)") and refused.attempts == OUTBOX_MAX_ATTEMPTS
+    simulator.faults.clear()
+    await service.change_stage(incident.id, admin, "next")
+    assert (await _messages(admin_api, incident.channel_id))[-1] == f"@{admin.username} moved the incident to stage " \
+                                                                     "**Review**."
+
+
+async def test_mattermost_down_holds_the_outbox_without_using_up_tries(simulator, service, admin, team):
+    incident = await service.start(admin, team_id=team.id, playbook_id="outage", name=_name())
+    simulator.faults.set("/api/v4/posts", status=503)
+    await service.change_stage(incident.id, admin, "next")
+    simulator.faults.set("*", status=503)
+    for _ in range(OUTBOX_MAX_ATTEMPTS + 2):
+        assert await service.flush_outbox() == 0
+    [waiting] = repository.outbox(service.store, ENVIRONMENT, status=repository.PENDING)
+    assert waiting.attempts == 1
+    simulator.faults.clear()
+    assert await service.flush_outbox() == 1
+
+
+async def test_limits_on_what_people_type_are_named(service, admin, team):
+    incident = await service.start(admin, team_id=team.id, playbook_id="outage", name=_name())
+    with pytest.raises(IncidentError, match=f"description is {DETAILS_MAX + 1:,} characters long; at most "
+                                            f"{DETAILS_MAX:,} are allowed"):
+        await service.start(admin, team_id=team.id, playbook_id="outage", name=_name(), details="d" * (DETAILS_MAX + 1))
+    with pytest.raises(IncidentError, match="checklist item is 600 characters long; at most 500"):
+        await service.set_item(incident.id, admin, "i" * 600, True)
+    with pytest.raises(IncidentError, match="checklist item is 600 characters long; at most 500"):
+        await service.remove_item(incident.id, admin, "i" * 600)
+    with pytest.raises(IncidentError, match="stage name is 201 characters long; at most 200"):
+        await service.add_item(incident.id, admin, "ok", stage="s" * 201)
+    with pytest.raises(IncidentError, match="commander is 66 characters long; at most 65"):
+        await service.change_commander(incident.id, admin, "@" + "u" * 65)
+    assert (await service.get(incident.id)).version == 1 and len(await service.list_all()) == 1
+
+
+async def test_a_long_playbook_checklist_still_makes_a_first_message_mattermost_takes(store, admin_api, admin, team):
+    """The first message lists the stage's checklist; past PostMessageMaxRunesV2 (server/public/model/post.go) it
+    ends in "… and N more", so Mattermost takes it and the incident starts."""
+    playbook = Playbook.model_validate({"version": 1, "id": "outage", "name": "Outage", "stages": [
+        {"name": "Triage", "items": [f"Step {n} " + "s" * 400 for n in range(1, 101)]}]})
+    service = IncidentService(store, admin_api, {"outage": playbook}, ENVIRONMENT)
+    incident = await service.start(admin, team_id=team.id, playbook_id="outage", name=_name(),
+                                   details="Evidence: " + "e" * 2000)
+    [first] = await _messages(admin_api, incident.channel_id)
+    assert len(first) <= POST_MESSAGE_MAX and "Evidence: eee" in first
+    shown = sum(1 for line in first.splitlines() if line.split(".")[0].isdigit())
+    assert 10 < shown < 100 and f"… and {100 - shown} more\n\nChange it with /incident stage next" in first
+    assert len(incident.stage.items) == 100  # shortened in the message only

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import asyncio
 import secrets
+from dataclasses import replace
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -10,9 +12,17 @@ from pydantic import SecretStr
 
 from incidents import repository
 from incidents.mattermost_api import MattermostApi
+from incidents.models import ChecklistItem
 from incidents.playbooks import Playbook
-from incidents.service import IncidentService
-from incidents.slash import USAGE, Command, SlashUsageError, handle, parse
+from incidents.service import (
+    CHANNEL_NAME_MAX,
+    ITEM_TITLE_MAX,
+    NAME_MAX,
+    POST_MESSAGE_MAX,
+    STAGE_NAME_MAX,
+    IncidentService,
+)
+from incidents.slash import DUPLICATE_WINDOW_S, NOT_ACCEPTED, USAGE, Command, SlashUsageError, handle, parse
 from settings import EnvironmentSettings, IncidentSettings, MattermostSettings
 from simulator import RunningSimulator
 from store import open_store
@@ -50,13 +60,14 @@ async def service(simulator, tmp_path):
 
 
 def form(sim: RunningSimulator, text: str, *, user: int = 1, channel_id: str = "", token: str = SLASH_TOKEN,
-         team: int = 0) -> dict[str, str]:
-    """What Mattermost posts; `user` indexes the scenario's accounts (0 is the admin, 1.. plain users)."""
+         team: int = 0, trigger_id: str | None = None) -> dict[str, str]:
+    """What Mattermost posts; `user` indexes the scenario's accounts (0 is the admin, 1.. plain users). Like
+    Mattermost, every command gets a trigger_id of its own (server/public/model/command_args.go: TriggerId)."""
     account = sim.model.accounts[user]
     return {"token": token, "team_id": sim.model.teams[team].id, "team_domain": sim.model.teams[team].name,
             "channel_id": channel_id or "channel-without-incident", "channel_name": "whatever",
             "user_id": account.id, "user_name": account.username, "command": "/incident", "text": text,
-            "response_url": "https://example.invalid/response", "trigger_id": "t"}
+            "response_url": "https://example.invalid/response", "trigger_id": trigger_id or secrets.token_hex(16)}
 
 
 def unique_name() -> str:
@@ -93,7 +104,6 @@ def test_an_unknown_subcommand_is_named_and_the_usage_listed():
 
 
 @pytest.mark.parametrize(("text", "says"), [
-    ("start", "needs a name for the incident"),
     ("stage", "needs `next`, `prev` or a stage name"),
     ("check", "needs the item's number or title"),
     ("add", "needs the new item's title"),
@@ -115,16 +125,16 @@ async def test_a_wrong_or_missing_token_is_refused_and_changes_nothing(simulator
     answer = await handle(form(simulator, f"start {unique_name()}", token=token), service,
                           environment_settings(simulator), True)
     assert answer.status_code == 401
-    assert answer.body["response_type"] == "ephemeral"
-    assert "token does not match" in answer.body["text"]
+    assert answer.body == {"response_type": "ephemeral", "text": NOT_ACCEPTED}
     assert await service.list_all() == []
 
 
-async def test_without_a_configured_token_every_call_is_refused(simulator, service):
+async def test_without_a_configured_token_every_call_is_refused_alike(simulator, service, caplog):
+    """The answer names no environment and says nothing of whether a token is set (the log says which)."""
     answer = await handle(form(simulator, "list"), service, environment_settings(simulator, slash_token=None),
                           True)
-    assert answer.status_code == 401
-    assert "set its incidents.slash_token" in answer.body["text"]
+    assert (answer.status_code, answer.body["text"]) == (401, NOT_ACCEPTED)
+    assert "incidents.slash_token is not set" in caplog.text
 
 
 async def test_a_form_without_the_caller_is_a_bad_request(simulator, service):
@@ -305,3 +315,101 @@ async def test_when_only_the_channel_message_fails_the_change_stands_and_the_cal
     assert "the change is saved and the message will be posted when Mattermost answers again" in text
     assert (await service.get(incident.id)).stage_index == 1
     assert len(repository.outbox(service.store, "production", status=repository.PENDING)) == 1
+
+
+# ------------------------------------------------------------------------------------- repeated requests
+
+async def answer_of(sim, service, posted: dict[str, str], now: datetime | None = None) -> str:
+    answer = await handle(posted, service, environment_settings(sim), True, now=now)
+    assert answer.status_code == 200, answer.body
+    return answer.body["text"]
+
+
+@pytest.mark.parametrize("same", ["trigger_id", "text"])
+async def test_the_same_start_sent_twice_at_once_starts_one_incident(simulator, service, same):
+    """Mattermost gives each command its own trigger_id (server/public/model/command_args.go: TriggerId); a form
+    posted twice repeats it, a command typed twice repeats the user and text. Either way one incident starts and
+    both answers are the first one's."""
+    text = f"start {unique_name()}"
+    first = form(simulator, text)
+    second = {**first} if same == "trigger_id" else form(simulator, text)
+    answers = await asyncio.gather(answer_of(simulator, service, first), answer_of(simulator, service, second))
+    [incident] = await service.list_all()
+    assert answers[0] == answers[1] and answers[0].startswith(f"Started incident **{incident.name}**")
+    assert f"~{incident.channel_name}" in answers[0]
+
+
+async def test_two_replicas_sharing_a_store_start_a_repeated_command_once(simulator, service, tmp_path):
+    """The claim is a store document created with expected_version=None, so it holds across replicas."""
+    replica_store = open_store(None, sqlite_path=tmp_path / "store.sqlite3")  # the service fixture's file
+    replica_api = MattermostApi(simulator.url, simulator.admin_token, timeout=2)
+    replica = IncidentService(replica_store, replica_api, {"outage": OUTAGE}, "production")
+    try:
+        text = f"start {unique_name()}"
+        answers = await asyncio.gather(answer_of(simulator, service, form(simulator, text)),
+                                       answer_of(simulator, replica, form(simulator, text)))
+        assert len(await service.list_all()) == 1 and answers[0] == answers[1]
+    finally:
+        await replica_api.aclose()
+        replica_store.close()
+
+
+async def test_a_repeat_is_answered_by_trigger_id_for_good_and_by_text_for_ten_seconds(simulator, service):
+    text = f"start {unique_name()}"
+    posted = form(simulator, text)
+    t0 = datetime.now(UTC)
+    first = await answer_of(simulator, service, posted, t0)
+    assert await answer_of(simulator, service, {**posted}, t0 + timedelta(minutes=5)) == first
+    assert await answer_of(simulator, service, form(simulator, text), t0 + timedelta(seconds=9)) == first
+    assert len(await service.list_all()) == 1
+    later = await answer_of(simulator, service, form(simulator, text), t0 + timedelta(seconds=DUPLICATE_WINDOW_S + 1))
+    assert later.startswith("Started incident") and later != first
+    assert len(await service.list_all()) == 2  # typed again after the window: meant
+
+
+async def test_a_start_that_failed_can_be_sent_again_at_once(simulator, service):
+    posted = form(simulator, f"start {unique_name()}")
+    simulator.faults.set("/api/v4/channels", status=503)
+    assert "Nothing was changed" in await answer_of(simulator, service, posted)
+    simulator.faults.clear()
+    assert (await answer_of(simulator, service, {**posted})).startswith("Started incident")
+    assert len(await service.list_all()) == 1
+
+
+# ------------------------------------------------------------------------------------------------ limits
+
+async def test_text_over_its_limit_is_refused_naming_the_limit(simulator, service):
+    """Mattermost refuses a post over PostMessageMaxRunesV2 (server/public/model/post.go); we refuse what would
+    make one, before anything is posted or queued, naming the limit."""
+    incident = await started(simulator, service)
+    on = {"channel_id": incident.channel_id}
+    assert await run(simulator, service, "add " + "x" * 60_000, **on) == (
+        f"The checklist item title is 60,000 characters long; at most {ITEM_TITLE_MAX} are allowed.")
+    assert await run(simulator, service, "start " + "y" * 300) == (
+        f"The incident name is 300 characters long; at most {NAME_MAX} are allowed.")
+    assert await run(simulator, service, "stage " + "z" * 300, **on) == (
+        f"The stage name is 300 characters long; at most {STAGE_NAME_MAX} are allowed.")
+    assert await run(simulator, service, "start Db down ~" + "c" * 70) == (
+        f"The channel name is 70 characters long; at most {CHANNEL_NAME_MAX} are allowed.")
+    assert "at most 65 are allowed" in await run(simulator, service, "commander @" + "u" * 80, **on)
+    assert (await service.get(incident.id)).version == 1 and len(await service.list_all()) == 1
+    assert repository.outbox(service.store, "production") == []
+
+
+async def test_what_was_typed_is_quoted_back_short(simulator, service):
+    text = await run(simulator, service, "resolve" + "x" * 50_000)
+    assert text.startswith("Unknown subcommand `resolvexx") and "…`." in text and len(text) < 2_000
+
+
+async def test_a_long_checklist_is_shortened_to_fit_one_post(simulator, service):
+    """An answer is shown as a post, so it stays within PostMessageMaxRunesV2 (16383 runes): the checklist ends
+    in "… and N more" rather than Mattermost refusing it."""
+    incident = await started(simulator, service)
+    items = tuple(ChecklistItem(f"i{n}", f"{n} " + "w" * 490) for n in range(100))
+    stages = (replace(incident.stages[0], items=items), *incident.stages[1:])
+    repository.save(service.store, replace(incident, stages=stages), event="item_added", summary="many",
+                    user_id=incident.commander_id, actor="test")
+    text = await run(simulator, service, "info", channel_id=incident.channel_id)
+    assert len(text) <= POST_MESSAGE_MAX
+    shown = sum(1 for line in text.splitlines() if line.startswith(tuple(f"{n}. [" for n in range(1, 101))))
+    assert 20 < shown < 100 and text.endswith(f"… and {100 - shown} more")
