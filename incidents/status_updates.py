@@ -16,16 +16,15 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import logging
-import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime, timedelta
 
-from incidents import repository
+from incidents import claims, repository
 from incidents.mattermost_api import MattermostApiError
 from incidents.models import Actor, EventType, Incident, TimelineEvent
 from incidents.playbooks import Playbook
 from incidents.service import IncidentError, IncidentService
-from store import ConflictError, StoreError
+from store import StoreError
 
 log = logging.getLogger(__name__)
 
@@ -35,7 +34,6 @@ STATUS_UPDATE_MAX_CHARS = 4_000
 REMIND_EVERY_S = 60.0
 CLAIM_KIND = "update_reminder"
 REMINDER_ACTOR = Actor("system", "status update reminder", automation=True)
-_WORKER = uuid.uuid4().hex  # names this process in its claims, for whoever inspects them
 
 
 def announcement_channels(playbook: Playbook) -> list[str]:
@@ -111,13 +109,7 @@ async def remind_due(service: IncidentService, now: datetime) -> int:
 def _claim(service: IncidentService, incident: Incident, period: datetime) -> bool:
     """Whether this worker is the one to remind ``incident`` of ``period`` (no one did, nor is doing it now)."""
     key = f"{incident.id}:{int(period.timestamp() * 1000)}"
-    try:
-        service.store.put(CLAIM_KIND, key, service.environment,
-                          {"due_at": period.isoformat(), "worker": _WORKER}, actor=REMINDER_ACTOR.username,
-                          expected_version=None)
-    except ConflictError:
-        return False
-    return True
+    return claims.claim(service.store, CLAIM_KIND, key, service.environment, actor=REMINDER_ACTOR.username) is not None
 
 
 async def _remind(service: IncidentService, incident: Incident, timeline: Sequence[TimelineEvent],
