@@ -59,6 +59,8 @@ class SimulatorState:
         self.sessions.add(self.credentials.admin_token, admin)
         self.sessions.add(self.credentials.user_token, user)
         self.messaging = messaging.seeded(scenario)
+        # HTTP clients for calls to integrations, by event loop and TLS choice (see api/integrations.py).
+        self.outgoing_clients: dict[tuple[int, bool], Any] = {}
         self.playbooks = playbook_runs.seeded(scenario, self.messaging)
         self.trigger_ids = TriggerIds()  # the asymmetric signing key: new on every start
 

@@ -19,6 +19,7 @@ cookie from another server would), plugin (`/plugins/...`, `rpc://`) integration
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import json
 import logging
@@ -86,12 +87,23 @@ async def post_to_integration(request: Request, url: str, *, content: bytes | st
     if method == "POST":
         headers["Content-Type"] = content_type
     insecure = bool(sim.config["ServiceSettings"].get("EnableInsecureOutgoingConnections"))
-    async with httpx.AsyncClient(timeout=sim.outgoing_timeout_s(), verify=not insecure, trust_env=False,
-                                 follow_redirects=True) as client:
-        if method == "GET":
-            target = url + (("&" if urlsplit(url).query else "?") + params if params else "")
-            return await client.get(target, headers=headers)
-        return await client.post(url, content=content, headers=headers)
+    client = _outgoing_client(sim, insecure)
+    timeout = httpx.Timeout(sim.outgoing_timeout_s())
+    if method == "GET":
+        target = url + (("&" if urlsplit(url).query else "?") + params if params else "")
+        return await client.get(target, headers=headers, timeout=timeout)
+    return await client.post(url, content=content, headers=headers, timeout=timeout)
+
+
+def _outgoing_client(sim: Any, insecure: bool) -> httpx.AsyncClient:
+    """One client per event loop and TLS choice, kept, as Mattermost keeps its HTTP service's client: a new one
+    per call would build a TLS context (the CA bundle read again) for every click."""
+    key = (id(asyncio.get_running_loop()), insecure)
+    client = sim.outgoing_clients.get(key)
+    if client is None:
+        client = httpx.AsyncClient(verify=not insecure, trust_env=False, follow_redirects=True)
+        sim.outgoing_clients[key] = client
+    return client
 
 
 async def do_action_request(request: Request, url: str, body: dict[str, Any]) -> bytes:
