@@ -28,6 +28,7 @@ from simulator import errors
 from simulator.api.channels import messaging
 from simulator.api.common import json_body, query_bool, state
 from simulator.api.integrations import check_outgoing_url, parse_slack_links, post_to_integration, team_of
+from simulator.api.posts import may_manage_others_posts
 from simulator.auth import Session, require_session
 from simulator.ids import valid_id
 from simulator.messaging import OPEN, PRIVATE, Command, MessagingError, TriggerTaken
@@ -63,15 +64,6 @@ def command_json(c: Command, *, sanitized: bool = False) -> dict[str, Any]:
     return body
 
 
-def _may_manage_commands(request: Request, session: Session, team_id: str) -> bool:
-    """manage_own_slash_commands / manage_others_slash_commands: system admins and team admins in the default
-    scheme (integration management is not a plain team member's permission there)."""
-    if session.is_admin:
-        return True
-    membership = messaging(request).team_member(team_id, session.account.id)
-    return membership is not None and membership.scheme_admin
-
-
 def _can_view_team(request: Request, session: Session, team_id: str) -> bool:
     return session.is_admin or messaging(request).team_member(team_id, session.account.id) is not None
 
@@ -102,7 +94,7 @@ async def create_command(request: Request) -> JSONResponse:
         raise errors.invalid_param("command")
     fields = {k: body.get(k) or "" for k in _COMMAND_STRINGS}
     team_id = fields["team_id"]
-    if not _may_manage_commands(request, session, team_id):
+    if not may_manage_others_posts(request, session, team_id):
         raise errors.permission_denied()
     creator_id = session.account.id
     if fields["creator_id"] and fields["creator_id"] != creator_id:
@@ -151,7 +143,7 @@ async def list_commands(request: Request) -> JSONResponse:
         raise errors.invalid_param("team_id")
     if not _can_view_team(request, session, team_id):
         raise errors.permission_denied()
-    manager = _may_manage_commands(request, session, team_id)
+    manager = may_manage_others_posts(request, session, team_id)
     commands = messaging(request).commands(team_id)
     if query_bool(request, "custom_only"):
         if not manager:

@@ -61,7 +61,8 @@ def post_not_found() -> errors.AppError:
 
 
 def may_manage_others_posts(request: Request, session: Session, team_id: str) -> bool:
-    """edit_others_posts / delete_others_posts: system admins and team admins in the default scheme."""
+    """edit_others_posts / delete_others_posts, and manage_own/others_slash_commands: system admins and team admins
+    in the default scheme (neither is a plain team member's permission there)."""
     if session.is_admin:
         return True
     membership = messaging(request).team_member(team_id, session.account.id)
