@@ -167,22 +167,23 @@ async def _apply(service: IncidentService, incident: Incident, click: _Click) ->
             choice = _item_choice(click)
             if choice is None:
                 raise IncidentError("Choose an item in the menu to check or uncheck it.")
-            return await service.set_item(incident.id, actor, choice[0], checked=choice[1]), ""
+            return await service.set_item(incident.id, actor, choice[0], checked=choice[1], seen=incident), ""
         case CardAction.NEXT | CardAction.PREVIOUS:
             step = 1 if action == CardAction.NEXT else -1
             target = incident.stage_index + step
             if not 0 <= target < len(incident.stages):
                 raise IncidentError("There is no stage that way.")
-            return await service.change_stage(incident.id, actor, incident.stages[target].name), ""
+            return await service.change_stage(incident.id, actor, incident.stages[target].name,
+                                              seen=incident), ""
         case CardAction.HAND_OVER:
             if not click.selected:
                 raise IncidentError("Choose the new commander in the menu.")
-            return await service.change_commander(incident.id, actor, click.selected), ""
+            return await service.change_commander(incident.id, actor, click.selected, seen=incident), ""
         case CardAction.ADD_ITEM:
             await _open_add_item(service, incident, click)
             return incident, ""
         case _:
-            return await service.end(incident.id, actor), ""
+            return await service.end(incident.id, actor, seen=incident), ""
 
 
 async def _open_add_item(service: IncidentService, incident: Incident, click: _Click) -> None:
@@ -204,9 +205,9 @@ async def _redrawn(service: IncidentService, incident: Incident, click: _Click, 
     cards = service.cards
     assert cards is not None
     drawn = await cards.draw(incident)
-    card = cards.card(incident.id)
-    if click.post_id and (card is None or card["post_id"] == click.post_id):
-        cards.shown(incident, click.post_id)  # the answer redraws the card the click came from
+    card = cards.card_document(incident.id)
+    if click.post_id and (card is None or card.body["post_id"] == click.post_id):
+        cards.shown(incident, click.post_id, known=card)  # the answer redraws the card the click came from
     return _answer(said, {"message": drawn["message"], "props": drawn["props"]})
 
 

@@ -22,7 +22,7 @@ from incidents.card import ContextSigner, build_card
 from incidents.mattermost_api import MattermostApi, MattermostApiError, MattermostDown
 from incidents.models import Incident
 from settings import Settings
-from store import ConflictError, Store, StoreError
+from store import ConflictError, Document, Store, StoreError
 
 log = logging.getLogger(__name__)
 
@@ -105,8 +105,11 @@ class CardKeeper:
     # -- the card post ---------------------------------------------------------------------------------------
 
     def card(self, incident_id: str) -> dict[str, Any] | None:
-        document = self.store.get(CARD_KIND, incident_id, self.environment)
+        document = self.card_document(incident_id)
         return document.body if document else None
+
+    def card_document(self, incident_id: str) -> Document | None:
+        return self.store.get(CARD_KIND, incident_id, self.environment)
 
     async def publish(self, incident: Incident) -> None:
         """Post and pin the card of a new incident; Mattermost down leaves it to ``catch_up``."""
@@ -180,10 +183,11 @@ class CardKeeper:
             log.warning("incident %s: its card could not be pinned: %s", incident.id, exc)
         self.shown(incident, post["id"])
 
-    def shown(self, incident: Incident, post_id: str) -> None:
-        """Record that the card post shows this version (never moving back to an older one)."""
-        for _ in range(3):
-            document = self.store.get(CARD_KIND, incident.id, self.environment)
+    def shown(self, incident: Incident, post_id: str, *, known: Document | None = None) -> None:
+        """Record that the card post shows this version (never moving back to an older one); ``known`` is the card
+        document as just read, which saves reading it again (a changed one is read again on the conflict)."""
+        for attempt in range(3):
+            document = known if attempt == 0 and known is not None else self.card_document(incident.id)
             if document is not None and document.body.get("post_id") == post_id and \
                     int(document.body.get("drawn_version") or 0) >= (incident.version or 0):
                 return

@@ -9,6 +9,7 @@ Starting is all or nothing: if anything fails after the channel was created, the
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import re
@@ -204,7 +205,7 @@ class IncidentService:
         """Everything after the channel exists; any failure here makes ``start`` archive the channel."""
         starter_id = starter.user_id
         await self._mm(self.api.add_member(channel["id"], starter_id))
-        stages = _stages_from(playbook)
+        stages = stages_from(playbook)
         incident = Incident(
             id=uuid.uuid4().hex, environment=self.environment, playbook_id=playbook.id, name=name,
             team_id=channel["team_id"], channel_id=channel["id"], channel_name=channel["name"],
@@ -229,7 +230,8 @@ class IncidentService:
 
     # -- changing ------------------------------------------------------------------------------------------
 
-    async def change_stage(self, incident_id: str, actor: Actor, to: str) -> Incident:
+    async def change_stage(self, incident_id: str, actor: Actor, to: str, *, seen: Incident | None = None
+                           ) -> Incident:
         check_length("stage name", to, STAGE_NAME_MAX)
 
         def apply(incident: Incident) -> _Change:
@@ -241,9 +243,10 @@ class IncidentService:
                            f"{actor.mention} moved the incident to stage **{stage}**",
                            {"from": incident.stage.name, "to": stage}, "stage_changed")
 
-        return await self._change(incident_id, actor, apply)
+        return await self._change(incident_id, actor, apply, seen=seen)
 
-    async def set_item(self, incident_id: str, actor: Actor, item: str, checked: bool) -> Incident:
+    async def set_item(self, incident_id: str, actor: Actor, item: str, checked: bool, *,
+                       seen: Incident | None = None) -> Incident:
         check_length("checklist item", item, ITEM_TITLE_MAX)
 
         def apply(incident: Incident) -> _Change:
@@ -261,7 +264,7 @@ class IncidentService:
                            f"{actor.mention} {verb} **{found.title}** in stage **{stage.name}**",
                            {"item_id": found.id, "item": found.title, "stage": stage.name}, "checklist_changed")
 
-        return await self._change(incident_id, actor, apply)
+        return await self._change(incident_id, actor, apply, seen=seen)
 
     async def add_item(self, incident_id: str, actor: Actor, title: str, stage: str | None = None) -> Incident:
         title = " ".join(title.split())
@@ -294,7 +297,8 @@ class IncidentService:
 
         return await self._change(incident_id, actor, apply)
 
-    async def change_commander(self, incident_id: str, actor: Actor, new_commander: str) -> Incident:
+    async def change_commander(self, incident_id: str, actor: Actor, new_commander: str, *,
+                               seen: Incident | None = None) -> Incident:
         check_length("commander", new_commander.strip(), COMMANDER_MAX)
         user = await self._user(new_commander)
 
@@ -315,15 +319,15 @@ class IncidentService:
                            f"{actor.mention} made @{user['username']} the commander",
                            {"from": incident.commander_id, "to": user["id"], "username": user["username"]}, None)
 
-        return await self._change(incident_id, actor, apply, prepare=join)
+        return await self._change(incident_id, actor, apply, prepare=join, seen=seen)
 
-    async def end(self, incident_id: str, actor: Actor) -> Incident:
+    async def end(self, incident_id: str, actor: Actor, *, seen: Incident | None = None) -> Incident:
         def apply(incident: Incident) -> _Change:
             return _Change(replace(incident, ended_at=self.clock(), ended_by=actor.user_id), EventType.ENDED,
                            f"{actor.mention} ended the incident **{incident.name}**",
                            {"stage": incident.stage.name}, "ended")
 
-        ended = await self._change(incident_id, actor, apply, allow_gone_channel=True)
+        ended = await self._change(incident_id, actor, apply, allow_gone_channel=True, seen=seen)
         playbook = self.playbooks.get(ended.playbook_id)
         if playbook is not None:
             await self._broadcast(playbook, ended, actor, f"{actor.mention} ended the incident **{ended.name}**.")
@@ -331,14 +335,18 @@ class IncidentService:
 
     async def _change(self, incident_id: str, actor: Actor, apply: Callable[[Incident], _Change], *,
                       allow_gone_channel: bool = False,
-                      prepare: Callable[[Incident], Awaitable[None]] | None = None) -> Incident:
+                      prepare: Callable[[Incident], Awaitable[None]] | None = None,
+                      seen: Incident | None = None) -> Incident:
         """Check, apply, save (re-applying once on a concurrent save), then announce; the save is what counts.
 
         ``prepare`` runs once the actor is known to be allowed, before anything is saved (e.g. adding a member).
+        ``seen`` is the incident as the caller just read it (a card click), which saves reading it again: the save
+        is conditional on its version, so one changed meanwhile is read again and the change applied to that.
         """
         self._require_enabled()
         await self.flush_outbox()  # messages held back earlier go out before this one, keeping their order
-        incident = _still_active(await self.get(incident_id))
+        fresh = seen if seen is not None and seen.id == incident_id else await self.get(incident_id)
+        incident = _still_active(fresh)
         channel_usable = await self._check_may_change(incident, actor, allow_gone_channel)
         if prepare is not None:
             await prepare(incident)
@@ -371,12 +379,17 @@ class IncidentService:
         await self._check_may_change(_still_active(incident), actor, False)
 
     async def _check_may_change(self, incident: Incident, actor: Actor, allow_gone_channel: bool) -> bool:
-        """Raise unless the actor may change the incident now; answers whether its channel can take messages."""
-        try:
-            channel: dict[str, Any] | None = await self._mm(self.api.channel(incident.channel_id))
-        except IncidentError as exc:
-            if not _status_was(exc, 404):
-                raise
+        """Raise unless the actor may change the incident now; answers whether its channel can take messages.
+        The channel and the membership are asked at once: a click waits for one round trip, not two."""
+        asks = [self._mm(self.api.channel(incident.channel_id))]
+        if not actor.automation:
+            asks.append(self._mm(self.api.is_channel_member(incident.channel_id, actor.user_id)))
+        answers = await asyncio.gather(*asks, return_exceptions=True)
+        channel_answer = _raise_unexpected(answers[0])
+        channel: dict[str, Any] | None = channel_answer
+        if isinstance(channel_answer, IncidentError):
+            if not _status_was(channel_answer, 404):
+                raise channel_answer
             channel = None  # deleted for good
         gone = channel is None or bool(channel.get("delete_at"))
         if gone and not allow_gone_channel:
@@ -385,7 +398,10 @@ class IncidentService:
         # Membership outlives archiving; a channel deleted for good leaves no one to ask, so ending it is open.
         if actor.automation or channel is None:
             return not gone
-        if not await self._mm(self.api.is_channel_member(incident.channel_id, actor.user_id)):
+        member = _raise_unexpected(answers[1])
+        if isinstance(member, IncidentError):
+            raise member
+        if not member:
             raise NotAllowed(f"@{actor.username} is not a member of ~{incident.channel_name}; only members of the "
                              "incident channel may change the incident. Ask someone in the channel to add you.")
         return not gone
@@ -537,6 +553,13 @@ def _outbox_status(exc: MattermostApiError) -> str:
     return repository.PENDING if try_later else repository.FAILED
 
 
+def _raise_unexpected(answer: Any) -> Any:
+    """An answer of asyncio.gather(return_exceptions=True): raised again unless it is an IncidentError to judge."""
+    if isinstance(answer, BaseException) and not isinstance(answer, IncidentError):
+        raise answer
+    return answer
+
+
 def _status_was(exc: IncidentError, status: int) -> bool:
     """Whether Mattermost answered the call behind ``exc`` with ``status`` (not a failure to answer)."""
     cause = exc.__cause__
@@ -549,7 +572,7 @@ def _still_active(incident: Incident) -> Incident:
     return incident
 
 
-def _stages_from(playbook: Playbook) -> tuple[Stage, ...]:
+def stages_from(playbook: Playbook) -> tuple[Stage, ...]:
     number = 0
     stages = []
     for stage in playbook.stages:
