@@ -168,19 +168,20 @@ def banner_sentence(username: str) -> str:
             "own deployment.")
 
 
-def _demo_key(settings: Settings) -> tuple[tuple[str, str], ...]:
+def demo_scenarios(settings: Settings) -> tuple[tuple[str, str], ...]:
+    """(environment, simulator scenario) of each demo environment."""
     return tuple((name, env.demo_scenario) for name, env in settings.environments.items() if env.demo_scenario)
 
 
 def started_demo(settings: Settings) -> Demo | None:
     """The process's demo when it has already started; never starts it, never waits for it."""
-    return _running.get(_demo_key(settings))
+    return _running.get(demo_scenarios(settings))
 
 
 def running_demo(settings: Settings) -> Demo | None:
     """The process's demo for `settings`' demo environments, started on first use and stopped at exit; None
     when no environment is a demo. Pages, the watcher and the endpoints share it."""
-    key = _demo_key(settings)
+    key = demo_scenarios(settings)
     if not key:
         return None
     with _running_lock:

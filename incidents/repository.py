@@ -99,24 +99,26 @@ def list_incidents(store: Store, environment: str) -> list[Incident]:
 
 
 def save(store: Store, incident: Incident, *, event: str, summary: str, details: Mapping[str, Any] | None = None,
-         user_id: str, actor: str) -> Incident:
+         user_id: str, actor: str, at: datetime | None = None) -> Incident:
     """Create (``incident.version`` None) or update the incident together with its timeline event.
 
     ``event`` is an EventType value, ``user_id`` who the timeline shows, ``actor`` who the audit log names (a
-    username). The event's time is the store's write time, so the timeline's order is the order of the writes.
-    Raises ConflictError when someone else saved the incident since it was read.
+    username). The event's time is the store's write time, so the timeline's order is the order of the writes;
+    ``at`` backdates it (the demo's past incidents). Raises ConflictError when someone else saved the incident
+    since it was read.
     """
     document = store.put(INCIDENT_KIND, incident.id, incident.environment, to_body(incident), actor=actor,
                          expected_version=incident.version,
-                         audit_details=_event_details(event, summary, details, user_id))
+                         audit_details=_event_details(event, summary, details, user_id), at=at)
     return from_document(document)
 
 
 def record_event(store: Store, environment: str, incident_id: str, *, event: str, summary: str,
-                 details: Mapping[str, Any] | None = None, user_id: str, actor: str) -> None:
-    """An event that changes no state (a webhook delivered, a message forwarded)."""
+                 details: Mapping[str, Any] | None = None, user_id: str, actor: str,
+                 at: datetime | None = None) -> None:
+    """An event that changes no state (a webhook delivered, a message forwarded); ``at`` backdates it."""
     store.record(actor, EVENT_ACTION, environment=environment, target=target(incident_id),
-                 details=_event_details(event, summary, details, user_id))
+                 details=_event_details(event, summary, details, user_id), at=at)
 
 
 def _event_details(event: str, summary: str, details: Mapping[str, Any] | None, user_id: str) -> dict[str, Any]:

@@ -27,8 +27,8 @@ from collectors import (
 )
 from collectors.background import BackgroundSource
 from collectors.runner import PlannedSource, run_async
-from demo import history_seed
-from demo.deployment import effective, running_demo
+from demo import history_seed, incidents_seed
+from demo.deployment import demo_scenarios, effective, running_demo
 from health import history, metric_panels, watch_lease
 from health.history import StoredSnapshot
 from health.run_sources import (
@@ -120,17 +120,19 @@ def store_or_none(settings: Settings) -> tuple[Store | None, str | None]:
         return None, str(exc)
     _store_failures.pop(key, None)
     if settings.demo:
-        _seed_demo(repr(store), store, tuple(settings.environments))
+        _seed_demo(repr(store), store, demo_scenarios(settings))
         _seed_demo_history(store, settings)
     return store, None
 
 
 @st.cache_resource(show_spinner=False)
-def _seed_demo(location: str, _store: Store, environments: tuple[str, ...]) -> bool:
-    """Example rollout progress in an empty demo store, once per process, so the demo shows a project under way."""
+def _seed_demo(location: str, _store: Store, environments: tuple[tuple[str, str], ...]) -> bool:
+    """Example rollout progress in an empty demo store and past incidents in each environment (name, scenario)
+    without any, once per process, so the demo shows a project under way and an incident history."""
+    incidents_seed.seed_demo_incidents(_store, dict(environments), datetime.now(UTC))
     if not demo_seed.needed(_store):
         return False
-    demo_seed.seed(_store, load_rollout(), load_plan(), list(environments), datetime.now(UTC).date())
+    demo_seed.seed(_store, load_rollout(), load_plan(), [name for name, _ in environments], datetime.now(UTC).date())
     return True
 
 

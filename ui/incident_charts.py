@@ -14,6 +14,11 @@ _LAYOUT = {"margin": {"l": 10, "r": 10, "t": 40, "b": 10}, "legend": {"orientati
            "hovermode": "x unified", "height": 320}
 
 
+# Months in time order: a category axis otherwise orders them as the traces first name them, so a playbook seen
+# only in a later month would push an earlier month of another playbook after it.
+MONTH_AXIS = {"type": "category", "title": None, "categoryorder": "category ascending"}
+
+
 def _colour(n: int) -> str:
     return STAGE_COLOURS[n % len(STAGE_COLOURS)]
 
@@ -29,7 +34,7 @@ def count_chart(summary: pd.DataFrame, names: Mapping[str, str]) -> go.Figure:
     for n, (playbook_id, rows) in enumerate(summary.groupby("playbook_id", sort=True)):
         fig.add_trace(go.Bar(x=rows["month"], y=rows["incidents"], name=_name(playbook_id, names),
                              marker_color=_colour(n), hovertemplate="%{y} incidents<extra>%{fullData.name}</extra>"))
-    fig.update_layout(title="Incidents per month", barmode="stack", xaxis={"type": "category", "title": None},
+    fig.update_layout(title="Incidents per month", barmode="stack", xaxis=MONTH_AXIS,
                       yaxis={"title": "incidents", "rangemode": "tozero"}, **_LAYOUT)
     return fig
 
@@ -50,7 +55,7 @@ def duration_chart(summary: pd.DataFrame, figure: str, names: Mapping[str, str])
                                  hovertemplate="p90 %{y:.1f} min<extra>%{fullData.name}</extra>"))
     # scattermode "group" puts each p90 marker on its own playbook's bar, not between the bars.
     fig.update_layout(title=f"{title} (minutes): median and p90", barmode="group", scattermode="group",
-                      xaxis={"type": "category", "title": None}, yaxis={"title": "minutes", "rangemode": "tozero"},
+                      xaxis=MONTH_AXIS, yaxis={"title": "minutes", "rangemode": "tozero"},
                       **_LAYOUT)
     return fig
 

@@ -19,6 +19,12 @@ from ui.incidents_view import incident_list
 
 
 @pytest.fixture
+def without_demo_history(monkeypatch):
+    """The demo without its past incidents (demo/incidents_seed.py), for tests that need an empty history."""
+    monkeypatch.setattr("demo.incidents_seed.seed_demo_incidents", lambda *_args: 0)
+
+
+@pytest.fixture
 def incidents_page():
     at = AppTest.from_file(APP, default_timeout=90)
     at.run()
@@ -66,7 +72,7 @@ def test_start_check_move_and_end_an_incident(incidents_page):
     assert any("No active incidents" in i.value for i in at.info)
 
 
-def test_timelines_show_our_incidents_and_the_playbooks_plugin_runs(incidents_page):
+def test_timelines_show_our_incidents_and_the_playbooks_plugin_runs(without_demo_history, incidents_page):
     at = start(incidents_page, "Search is slow")
     show(at, "Timelines")
     options = at.selectbox(key="timeline-incident").options
@@ -97,6 +103,20 @@ def test_turning_incidents_off_hides_them_and_on_again_shows_everything(incident
 
 
 # ------------------------------------------------------------------------ list, retrospective, metrics, outbox
+
+def test_the_demo_opens_with_past_incidents_their_retrospectives_and_metrics(incidents_page, page_store):
+    """A newcomer's demo has a history: the list, the retrospectives and the charts are filled."""
+    past = repository.list_incidents(page_store, "production")
+    assert past and not any(i.active for i in past)
+    at = show(incidents_page, "All incidents")
+    assert len(frame_with(at, "Playbook")) == len(past)
+    at = show(at, "Retrospectives")
+    assert len(at.selectbox(key="retro-incident").options) == len(past)
+    assert any(a.value.strip() for a in at.text_area if a.key and a.key.startswith("retro-"))
+    at = show(at, "Metrics")
+    assert len(at.get("plotly_chart")) >= 3
+
+
 
 TEAM_A, TEAM_B = "a" * 26, "b" * 26
 COMMANDERS = ("c" * 26, "d" * 26, "e" * 26)
@@ -189,7 +209,8 @@ def end_through_the_page(at: AppTest, name: str) -> AppTest:
     return at
 
 
-def test_a_retrospective_is_written_saved_and_never_overwrites_a_concurrent_edit(incidents_page, page_store):
+def test_a_retrospective_is_written_saved_and_never_overwrites_a_concurrent_edit(without_demo_history, incidents_page,
+                                                                                 page_store):
     at = show(incidents_page, "Retrospectives")
     assert any("No incident has ended yet" in i.value for i in at.info)
     at = end_through_the_page(at, "Payments <b>slow</b>")
